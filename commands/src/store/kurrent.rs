@@ -1,0 +1,1 @@
+//! KurrentDB backend (being written).

@@ -1,0 +1,1 @@
+//! SQLite test stores in temp dirs (being written).
