@@ -82,7 +82,11 @@ pub trait EventCodec: Sized {
 }
 
 /// Serialises a schema struct into a stored payload.
-pub fn encode_schema<T: Serialize>(event_type: &str, event_version: u32, body: &T) -> StoredPayload {
+pub fn encode_schema<T: Serialize>(
+    event_type: &str,
+    event_version: u32,
+    body: &T,
+) -> StoredPayload {
     StoredPayload {
         event_type: event_type.to_owned(),
         event_version,

@@ -75,7 +75,10 @@ pub fn compute_hash(event: &RecordedEvent) -> ChainHash {
         &mut hasher,
         &event.meta.occurred_at.timestamp_micros().to_be_bytes(),
     );
-    put(&mut hasher, &event.recorded_at.timestamp_micros().to_be_bytes());
+    put(
+        &mut hasher,
+        &event.recorded_at.timestamp_micros().to_be_bytes(),
+    );
     put(&mut hasher, event.meta.actor.as_bytes());
     put_opt_uuid(&mut hasher, event.meta.organization);
     put_opt_uuid(&mut hasher, event.meta.causation_id);
@@ -128,8 +131,10 @@ impl ChainVerifier {
         if event.prev_hash != previous_hash {
             return Err(ChainFault::BrokenLink(previous_version));
         }
-        self.last
-            .insert(event.stream_id.as_str().to_owned(), (event.version, event.hash));
+        self.last.insert(
+            event.stream_id.as_str().to_owned(),
+            (event.version, event.hash),
+        );
         let mut hasher = Sha256::new();
         hasher.update(self.head.0);
         hasher.update(event.hash.0);

@@ -50,7 +50,10 @@ impl FromStr for LogPosition {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let error = || ParsePositionError(text.to_owned());
         match text.split_once('/') {
-            None => text.parse().map(LogPosition::sequential).map_err(|_| error()),
+            None => text
+                .parse()
+                .map(LogPosition::sequential)
+                .map_err(|_| error()),
             Some((commit, prepare)) => Ok(LogPosition {
                 commit: commit.parse().map_err(|_| error())?,
                 prepare: prepare.parse().map_err(|_| error())?,

@@ -12,3 +12,38 @@ pub struct TestStore {
     pub store: SharedStore,
     pub guard: Box<dyn std::any::Any + Send + Sync>,
 }
+
+use chrono::Utc;
+use domain::codec::StoredPayload;
+use domain::{EventMeta, NewEvent, StreamId};
+
+/// A fresh event of `event_type` carrying `data`, with a new UUIDv7.
+pub fn event(event_type: &str, data: serde_json::Value) -> NewEvent {
+    NewEvent {
+        meta: EventMeta {
+            event_id: uuid::Uuid::now_v7(),
+            occurred_at: Utc::now(),
+            actor: "user:test".to_owned(),
+            organization: Some(uuid::Uuid::now_v7()),
+            causation_id: None,
+            correlation_id: Some(uuid::Uuid::now_v7()),
+        },
+        payload: StoredPayload {
+            event_type: event_type.to_owned(),
+            event_version: 1,
+            data: serde_json::to_vec(&data).expect("json"),
+        },
+    }
+}
+
+/// `n` events numbered in their payload.
+pub fn events(n: usize) -> Vec<NewEvent> {
+    (0..n)
+        .map(|i| event("TestHappened", serde_json::json!({ "n": i })))
+        .collect()
+}
+
+/// A stream name no other test uses.
+pub fn unique_stream(category: &str) -> StreamId {
+    StreamId::new(format!("{category}-{}", uuid::Uuid::now_v7().simple())).expect("stream id")
+}

@@ -87,7 +87,9 @@ pub struct Snapshot {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    #[error("wrong expected version for stream {stream}: expected {expected}, stream is at version {actual}")]
+    #[error(
+        "wrong expected version for stream {stream}: expected {expected}, stream is at version {actual}"
+    )]
     WrongExpectedVersion {
         stream: String,
         expected: ExpectedVersion,

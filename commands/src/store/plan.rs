@@ -79,7 +79,14 @@ pub fn plan_batch(
     // Ids written earlier in this batch: id -> row index.
     let mut batch_ids: HashMap<Uuid, usize> = HashMap::new();
     for job in jobs {
-        let outcome = plan_job(job, stored_heads, stored_ids, &mut batch_ids, &mut plan, now);
+        let outcome = plan_job(
+            job,
+            stored_heads,
+            stored_ids,
+            &mut batch_ids,
+            &mut plan,
+            now,
+        );
         plan.outcomes.push(outcome);
     }
     plan
@@ -204,7 +211,9 @@ fn replay_in_batch(
     let contiguous = indexes.windows(2).all(|w| w[1] == w[0] + 1);
     let same_stream = indexes.iter().all(|&i| rows[i].stream_id == job.stream);
     match (indexes.first(), indexes.last()) {
-        (Some(&first), Some(&last)) if contiguous && same_stream => Outcome::Insert(first..last + 1),
+        (Some(&first), Some(&last)) if contiguous && same_stream => {
+            Outcome::Insert(first..last + 1)
+        }
         _ => Outcome::Done(Err(StoreError::IdempotencyMismatch {
             stream: job.stream.as_str().to_owned(),
         })),

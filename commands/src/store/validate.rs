@@ -30,7 +30,10 @@ const MAX_ACTOR_LEN: usize = 256;
 /// Rejects an append that no backend should store; the error names the offending field.
 pub fn validate_append(events: &[NewEvent], limits: &StoreLimits) -> Result<(), StoreError> {
     if events.is_empty() {
-        return Err(StoreError::invalid("events", "an append needs at least one event"));
+        return Err(StoreError::invalid(
+            "events",
+            "an append needs at least one event",
+        ));
     }
     if events.len() > limits.max_events_per_append {
         return Err(StoreError::invalid(
@@ -60,7 +63,9 @@ pub fn validate_append(events: &[NewEvent], limits: &StoreLimits) -> Result<(), 
         if !type_ok {
             return Err(StoreError::invalid(
                 "event_type",
-                format!("{event_type:?} must be 1-{MAX_TYPE_LEN} letters, digits, '_' or '.', starting with a letter"),
+                format!(
+                    "{event_type:?} must be 1-{MAX_TYPE_LEN} letters, digits, '_' or '.', starting with a letter"
+                ),
             ));
         }
         if event.payload.event_version == 0 {

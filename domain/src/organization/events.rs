@@ -8,8 +8,14 @@ use super::schema;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrganizationEvent {
-    Registered { id: Uuid, name: String, slug: String },
-    Renamed { name: String },
+    Registered {
+        id: Uuid,
+        name: String,
+        slug: String,
+    },
+    Renamed {
+        name: String,
+    },
 }
 
 impl EventCodec for OrganizationEvent {

@@ -60,7 +60,12 @@ fn renaming_to_the_same_name_emits_nothing() {
         },
     );
     assert_eq!(result, Ok(vec![]));
-    let renamed = when::<Organization>(&state, OrganizationCommand::Rename { name: "Acme".into() });
+    let renamed = when::<Organization>(
+        &state,
+        OrganizationCommand::Rename {
+            name: "Acme".into(),
+        },
+    );
     assert_eq!(
         renamed,
         Ok(vec![OrganizationEvent::Renamed {
@@ -119,7 +124,12 @@ fn unknown_and_malformed_payloads_are_named_errors() {
         OrganizationEvent::decode(&future),
         Err(crate::DecodeError::UnknownEventType { .. })
     ));
-    for data in [&b"not json"[..], b"{\"name\":5}", b"{\"name\":\"x\",\"extra\":1}", b"\xff\xfe"] {
+    for data in [
+        &b"not json"[..],
+        b"{\"name\":5}",
+        b"{\"name\":\"x\",\"extra\":1}",
+        b"\xff\xfe",
+    ] {
         let malformed = StoredPayload {
             event_type: "OrganizationRenamed".into(),
             event_version: 1,
