@@ -1,3 +1,8 @@
 //! Mirage's one integration-test binary. Each module covers one area against real components.
 
+mod audit;
+mod crash;
+mod postgres_store;
+mod projections;
+mod serve;
 mod store_conformance;

@@ -446,3 +446,5 @@ macro_rules! store_conformance_suite {
 }
 
 store_conformance_suite!(sqlite, async { Some(tests::sqlite::sqlite_store().await) });
+store_conformance_suite!(postgres, async { Some(tests::pg::postgres_store().await) });
+store_conformance_suite!(kurrentdb, tests::kurrent::kurrent_store());

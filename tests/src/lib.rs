@@ -1,6 +1,8 @@
 //! Support for Mirage's integration tests: real stores in temp dirs and fresh PostgreSQL
 //! databases, real servers on loopback.
 
+pub mod app;
+pub mod crash;
 pub mod kurrent;
 pub mod pg;
 pub mod sqlite;

@@ -1,0 +1,77 @@
+//! Dispatching a parsed command line.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::{AuditCommand, BenchCommand, Cli, Command, ProjectionsCommand};
+use crate::config::{Config, Overrides};
+use crate::server;
+
+/// Runs one command; the exit code says whether it succeeded.
+pub async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<ExitCode> {
+    let mut overrides = Overrides {
+        data_dir: cli.global.data_dir.clone(),
+        ..Overrides::default()
+    };
+    if let Command::Serve(args) = &cli.command {
+        overrides.listen = args.listen;
+        overrides.dev = args.dev;
+    }
+    let config = Config::load(cli.global.config.as_deref(), &env, &overrides)?;
+    crate::logging::init(config.log_format, &config.log_level);
+    match cli.command {
+        Command::Serve(_) => {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            let state = server::build_state(config).await?;
+            server::serve(state, listener, server::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = crate::profile::open_store(&config).await?;
+            let report = crate::audit::verify(&store, |checked| {
+                if checked % 100_000 == 0 {
+                    tracing::info!(checked, "verifying");
+                }
+            })
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Projections(command) => {
+            let state = server::build_state(config).await?;
+            let runner = &state.projections;
+            match command {
+                ProjectionsCommand::Rebuild { name } => {
+                    let applied = runner.rebuild(name.as_deref()).await?;
+                    eprintln!(
+                        "rebuilt {}: {applied} events applied",
+                        name.as_deref().unwrap_or("all projections")
+                    );
+                }
+                ProjectionsCommand::CatchUp => {
+                    let applied = runner.catch_up(None).await?;
+                    eprintln!("caught up: {applied} events applied");
+                }
+                ProjectionsCommand::Status => {
+                    for (name, checkpoint) in runner.stored_checkpoints().await? {
+                        let checkpoint = checkpoint.map(|c| c.to_string());
+                        println!("{name}\t{}", checkpoint.as_deref().unwrap_or("-"));
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Store(args)) => {
+            crate::bench::store(config, cli.global.data_dir.is_some(), args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Assembling and running the server: open the profile's parts, start the projections, serve HTTP
+//! until asked to stop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use projections::{ProjectionMetrics, ProjectionRunner};
+use prometheus::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::metrics::HttpMetrics;
+use crate::profile::{OpenError, open_read_models, open_store};
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("http server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the store and read models and registers every projection (not started yet).
+pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
+    let registry = Registry::new();
+    let store = open_store(&config).await?;
+    let read_models = open_read_models(&config).await?;
+    let mut runner =
+        ProjectionRunner::new(store.clone(), Some(ProjectionMetrics::register(&registry)?));
+    projections::read_models::register_all(&mut runner, &read_models)
+        .await
+        .map_err(OpenError::from)?;
+    let http_metrics = HttpMetrics::register(&registry)?;
+    Ok(AppState {
+        config: Arc::new(config),
+        store,
+        read_models,
+        projections: Arc::new(runner),
+        registry,
+        http_metrics,
+    })
+}
+
+/// Serves until `shutdown` resolves, then stops the projections and drains connections.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (stop_projections, stopped) = watch::channel(false);
+    let workers = state.projections.spawn(stopped);
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        profile = ?state.config.profile,
+        store = state.store.backend(),
+        projections = ?state.projections.names(),
+        "mirage is serving"
+    );
+    let app = crate::http::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    let _ = stop_projections.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
+    tracing::info!("mirage stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,20 @@
+//! What every request handler can reach: the store, the projections, metrics and settings.
+
+use std::sync::Arc;
+
+use commands::store::SharedStore;
+use projections::{ProjectionRunner, ReadModelDb};
+use prometheus::Registry;
+
+use crate::config::Config;
+use crate::http::metrics::HttpMetrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: SharedStore,
+    pub read_models: ReadModelDb,
+    pub projections: Arc<ProjectionRunner>,
+    pub registry: Registry,
+    pub http_metrics: HttpMetrics,
+}

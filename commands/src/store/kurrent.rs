@@ -1,1 +1,0 @@
-//! KurrentDB backend (being written).

@@ -1,0 +1,20 @@
+//! The read models Mirage maintains.
+
+pub mod organizations;
+
+use std::sync::Arc;
+
+use crate::error::ProjectionError;
+use crate::runner::{Projection, ProjectionRunner};
+use crate::sql::{ReadModelDb, SqlProjection};
+
+/// Registers every read model of this build with `runner`.
+pub async fn register_all(
+    runner: &mut ProjectionRunner,
+    db: &ReadModelDb,
+) -> Result<(), ProjectionError> {
+    let organizations: Arc<dyn Projection> =
+        Arc::new(SqlProjection::new(db.clone(), organizations::Organizations).await?);
+    runner.add(organizations);
+    Ok(())
+}
