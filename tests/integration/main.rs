@@ -2,6 +2,7 @@
 
 mod audit;
 mod crash;
+mod handler;
 mod postgres_store;
 mod projections;
 mod serve;

@@ -474,3 +474,58 @@ async fn a_transaction_in_another_database_does_not_hold_the_log_back() {
     elsewhere.drop_database().await;
     db.drop_database().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_rows_are_reported_corrupt_not_panicked_on() {
+    let db = fresh_database().await;
+    let store = connect(store_config(&db)).await;
+    let mut owner = PgConnection::connect(&db.admin_url).await.unwrap();
+    let insert = "INSERT INTO events (event_id, stream_id, version, event_type, event_version, \
+                      occurred_at, recorded_at, actor, payload, prev_hash, hash) \
+                  VALUES (gen_random_uuid(), $1, 1, 'Damaged', 1, 0, 0, 'system', '\\x7b7d', \
+                      $2, $3)";
+    // A stream id the domain refuses, with well-formed hashes.
+    sqlx::query(insert)
+        .bind("not a stream id")
+        .bind(vec![0u8; 32])
+        .bind(vec![0u8; 32])
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let bad_hash = unique_stream("pg-damaged");
+    sqlx::query(insert)
+        .bind(bad_hash.as_str())
+        .bind(vec![0u8; 32])
+        .bind(vec![1u8, 2])
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    owner.close().await.unwrap();
+
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match store.read_all(None, 10).await {
+                Ok(page) if page.is_empty() => tokio::time::sleep(Duration::from_millis(50)).await,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let Err(StoreError::Corrupt { position, reason }) = read else {
+        panic!("expected corrupt, got {read:?}");
+    };
+    assert!(!position.is_empty());
+    assert!(
+        reason.contains("not a stream id") || reason.contains("' '"),
+        "{reason}"
+    );
+
+    let read = store.read_stream(&bad_hash, 1, ReadBound::End, 10).await;
+    let Err(StoreError::Corrupt { reason, .. }) = read else {
+        panic!("expected corrupt, got {read:?}");
+    };
+    assert!(reason.contains("hash has 2 bytes"), "{reason}");
+    drop(store);
+    db.drop_database().await;
+}

@@ -12,32 +12,7 @@ use projections::read_models::organizations::Organizations;
 use projections::{
     Projection, ProjectionError, ProjectionMetrics, ProjectionRunner, ReadModelDb, SqlProjection,
 };
-use sqlx::Row;
 use uuid::Uuid;
-
-async fn dump(db: &ReadModelDb) -> Vec<String> {
-    sqlx::query(
-        "SELECT stream_id, organization_id, name, slug, renames, version, changed_at_position
-         FROM organizations ORDER BY stream_id",
-    )
-    .fetch_all(db.pool())
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| {
-        let renames: i64 = row.get(4);
-        let version: i64 = row.get(5);
-        format!(
-            "{}|{}|{}|{}|{renames}|{version}|{}",
-            row.get::<String, _>(0),
-            row.get::<String, _>(1),
-            row.get::<String, _>(2),
-            row.get::<String, _>(3),
-            row.get::<String, _>(6)
-        )
-    })
-    .collect()
-}
 
 /// Registers organizations and renames some, with unrelated events in between; returns the
 /// position of the last event written.
@@ -101,7 +76,7 @@ async fn rebuild_equals_live(store: SharedStore, db: ReadModelDb) {
             .await,
         "live projection reached the head"
     );
-    let live = dump(&db).await;
+    let live = tests::dump_organizations(&db).await;
     assert_eq!(live.len(), 24);
     assert!(
         live.iter()
@@ -138,13 +113,13 @@ async fn rebuild_equals_live(store: SharedStore, db: ReadModelDb) {
     let applied = runner.rebuild(Some("organizations")).await.unwrap();
     assert!(applied > 24);
     assert_eq!(
-        dump(&db).await,
+        tests::dump_organizations(&db).await,
         live,
         "rebuilt read model equals the live one"
     );
     let everything = runner.rebuild(None).await.unwrap();
     assert_eq!(everything, applied);
-    assert_eq!(dump(&db).await, live);
+    assert_eq!(tests::dump_organizations(&db).await, live);
     assert_eq!(
         runner.rebuild(Some("no_such_projection")).await,
         Err(ProjectionError::UnknownProjection(
@@ -165,11 +140,11 @@ async fn redelivery_takes_effect_once(store: SharedStore, db: ReadModelDb) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     projection.apply(&log).await.unwrap();
-    let once = dump(&db).await;
+    let once = tests::dump_organizations(&db).await;
     // A crash between applying and acknowledging redelivers the same events.
     projection.apply(&log).await.unwrap();
     projection.apply(&log[log.len() / 2..]).await.unwrap();
-    assert_eq!(dump(&db).await, once);
+    assert_eq!(tests::dump_organizations(&db).await, once);
     assert_eq!(
         projection.checkpoint().await.unwrap(),
         log.last().map(|e| e.position)

@@ -2,7 +2,7 @@
 //! limits, and clear errors for a bad data directory. A real server on 127.0.0.1:0.
 
 use api::config::{Config, Overrides};
-use clap::CommandFactory;
+use clap::{CommandFactory, Parser};
 use commands::StoreError;
 use tests::app::TestApp;
 
@@ -169,4 +169,93 @@ fn every_command_has_help() {
             "{expected} missing from {seen:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_rebuild_reproduces_the_live_read_model() {
+    use commands::{CommandHandler, HandlerConfig};
+    use domain::organization::{Organization, OrganizationCommand};
+
+    let dir = tempfile::tempdir().unwrap();
+    let env: std::collections::HashMap<String, String> =
+        [("MIRAGE_LOG_LEVEL".to_owned(), "warn".to_owned())].into();
+    let config = Config::load(
+        None,
+        &env,
+        &Overrides {
+            listen: Some("127.0.0.1:0".parse().unwrap()),
+            data_dir: Some(dir.path().to_path_buf()),
+            dev: false,
+        },
+    )
+    .unwrap();
+    let app = TestApp::spawn_with(config).await;
+    let handler = CommandHandler::new(app.state.store.clone(), HandlerConfig::default());
+    let context = domain::CommandContext::system(chrono::Utc::now());
+    let mut last = None;
+    for i in 0..6 {
+        let id = uuid::Uuid::now_v7();
+        let stream = domain::StreamId::for_aggregate("organization", id).unwrap();
+        let name = format!("Org {i}");
+        handler
+            .execute::<Organization>(
+                &stream,
+                OrganizationCommand::Register { id, name },
+                &context,
+            )
+            .await
+            .unwrap();
+        let renamed = handler
+            .execute::<Organization>(
+                &stream,
+                OrganizationCommand::Rename {
+                    name: format!("Org {i} renamed"),
+                },
+                &context,
+            )
+            .await
+            .unwrap();
+        last = renamed.append.map(|a| a.positions[0]);
+    }
+    let last = last.unwrap();
+    assert!(
+        app.state
+            .projections
+            .wait_for("organizations", last, std::time::Duration::from_secs(10))
+            .await
+    );
+    let live = tests::dump_organizations(&app.state.read_models).await;
+    assert_eq!(live.len(), 6);
+    drop(handler);
+    app.stop().await;
+
+    let cli = api::cli::Cli::parse_from([
+        "mirage",
+        "--data-dir",
+        &dir.path().display().to_string(),
+        "projections",
+        "rebuild",
+        "organizations",
+    ]);
+    assert_eq!(
+        api::run::run(cli, env.clone()).await.unwrap(),
+        std::process::ExitCode::SUCCESS
+    );
+    let url = format!(
+        "sqlite://{}?mode=rw",
+        dir.path().join("readmodels.db").display()
+    );
+    let db = projections::ReadModelDb::connect(&url, 1).await.unwrap();
+    assert_eq!(tests::dump_organizations(&db).await, live);
+
+    let unknown = api::cli::Cli::parse_from([
+        "mirage",
+        "--data-dir",
+        &dir.path().display().to_string(),
+        "projections",
+        "rebuild",
+        "nope",
+    ]);
+    let error = api::run::run(unknown, env).await.unwrap_err().to_string();
+    assert!(error.contains("no projection named \"nope\""), "{error}");
 }

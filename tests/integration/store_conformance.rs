@@ -21,6 +21,23 @@ async fn next_event(
         .expect("no store error")
 }
 
+/// Waits until the global log has made `position` readable. PostgreSQL holds events back while an
+/// older transaction that could still write is open; the wait is bounded.
+async fn settle(store: &commands::store::SharedStore, position: domain::LogPosition) {
+    for _ in 0..400 {
+        if store
+            .head()
+            .await
+            .unwrap()
+            .is_some_and(|head| head >= position)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("position {position} never became readable");
+}
+
 pub async fn append_then_read_stream(t: TestStore) {
     let stream = unique_stream("conf");
     let batch = events(3);
@@ -206,6 +223,7 @@ pub async fn global_log_pages_in_order(t: TestStore) {
     let streams = [unique_stream("conf"), unique_stream("conf")];
     let start = t.store.head().await.unwrap();
     let mut appended = Vec::new();
+    let mut last = domain::LogPosition::START;
     for round in 0..3 {
         for stream in &streams {
             let batch = events(2);
@@ -215,9 +233,11 @@ pub async fn global_log_pages_in_order(t: TestStore) {
             } else {
                 ExpectedVersion::Exact(round * 2)
             };
-            t.store.append(stream, expected, batch).await.unwrap();
+            let result = t.store.append(stream, expected, batch).await.unwrap();
+            last = last.max(result.positions[1]);
         }
     }
+    settle(&t.store, last).await;
     let mut seen = Vec::new();
     let mut after = start;
     loop {
@@ -346,22 +366,29 @@ pub async fn concurrent_appends_keep_streams_gapless_and_chained(t: TestStore) {
         let shared = shared.clone();
         let contested = contested.clone();
         tasks.push(tokio::spawn(async move {
+            let mut last = domain::LogPosition::START;
             for _ in 0..10 {
-                store
+                let result = store
                     .append(&shared, ExpectedVersion::Any, events(1 + task % 3))
                     .await
                     .unwrap();
+                last = last.max(*result.positions.last().unwrap());
             }
-            store
+            let won = store
                 .append(&contested, ExpectedVersion::NoStream, events(1))
                 .await
-                .is_ok()
+                .map(|result| last.max(result.positions[0]));
+            (won.is_ok(), won.unwrap_or(last))
         }));
     }
     let mut winners = 0;
+    let mut last = domain::LogPosition::START;
     for task in tasks {
-        winners += usize::from(task.await.unwrap());
+        let (won, position) = task.await.unwrap();
+        winners += usize::from(won);
+        last = last.max(position);
     }
+    settle(&t.store, last).await;
     assert_eq!(winners, 1, "exactly one NoStream append may win");
     let expected: u64 = (0..16u64).map(|task| 10 * (1 + task % 3)).sum();
     assert_eq!(t.store.stream_version(&shared).await.unwrap(), expected);

@@ -18,6 +18,7 @@ pub struct TestStore {
 use chrono::Utc;
 use domain::codec::StoredPayload;
 use domain::{EventMeta, NewEvent, StreamId};
+use sqlx::Row;
 
 /// A fresh event of `event_type` carrying `data`, with a new UUIDv7.
 pub fn event(event_type: &str, data: serde_json::Value) -> NewEvent {
@@ -48,4 +49,29 @@ pub fn events(n: usize) -> Vec<NewEvent> {
 /// A stream name no other test uses.
 pub fn unique_stream(category: &str) -> StreamId {
     StreamId::new(format!("{category}-{}", uuid::Uuid::now_v7().simple())).expect("stream id")
+}
+
+/// The organizations read model as comparable lines, ordered by stream.
+pub async fn dump_organizations(db: &projections::ReadModelDb) -> Vec<String> {
+    sqlx::query(
+        "SELECT stream_id, organization_id, name, slug, renames, version, changed_at_position
+         FROM organizations ORDER BY stream_id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .expect("read organizations")
+    .iter()
+    .map(|row| {
+        let renames: i64 = row.get(4);
+        let version: i64 = row.get(5);
+        format!(
+            "{}|{}|{}|{}|{renames}|{version}|{}",
+            row.get::<String, _>(0),
+            row.get::<String, _>(1),
+            row.get::<String, _>(2),
+            row.get::<String, _>(3),
+            row.get::<String, _>(6)
+        )
+    })
+    .collect()
 }

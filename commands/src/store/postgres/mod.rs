@@ -1,7 +1,7 @@
 //! The PostgreSQL event store: one `events` table whose global order is
-//! `(writing transaction id, sequence number)`, read only below the oldest running transaction
-//! so that no reader ever skips an event committed out of order; a group-commit writer;
-//! `LISTEN`/`NOTIFY` so subscribers in every process wake on new events.
+//! `(writing transaction id, sequence number)`, read only below the oldest transaction that may
+//! still commit into it, so that no reader ever skips an event committed out of order; a
+//! group-commit writer; `LISTEN`/`NOTIFY` so subscribers in every process wake on new events.
 //!
 //! Two roles: the owner (`admin_url`) runs the migrations and grants the application role
 //! (`url`, `app_role`) only what it needs: it can insert and read events but never update,
@@ -29,6 +29,9 @@ use super::validate::validate_append;
 use super::{
     AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError, StoreLimits,
 };
+
+/// The advisory lock that serialises the grants of concurrently starting processes.
+const GRANT_LOCK: i64 = 0x6d69_7261_6765_6772;
 
 /// Most events the writer commits in one transaction.
 const MAX_BATCH_EVENTS: usize = 2000;
@@ -169,8 +172,11 @@ async fn grant(connection: &mut PgConnection, role: &str) -> Result<(), StoreErr
     let sequence = sequence.ok_or_else(|| {
         StoreError::Backend("the events table has no position sequence".to_owned())
     })?;
+    // One implicit transaction; the lock keeps processes starting together from failing with
+    // "tuple concurrently updated" on the same grants.
     let statements = format!(
-        "GRANT SELECT, INSERT ON events TO {role};
+        "SELECT pg_advisory_xact_lock({GRANT_LOCK});
+         GRANT SELECT, INSERT ON events TO {role};
          REVOKE UPDATE, DELETE, TRUNCATE ON events FROM {role};
          GRANT SELECT, INSERT, UPDATE ON streams TO {role};
          GRANT SELECT, INSERT, UPDATE, DELETE ON snapshots TO {role};

@@ -7,6 +7,9 @@
 //! a later writer of a stream waits for the earlier one to commit and is assigned its xid after
 //! that commit: it always has the larger `tx_id`, in this process or in any other. The locks
 //! are taken in sorted key order, so two batches cannot deadlock on them.
+//!
+//! A connection lost while `COMMIT` is in flight is reported as `Unavailable` although the batch
+//! may have committed; appenders retry with the same event ids, which the planner recognises.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
