@@ -320,6 +320,14 @@ pub async fn bad_appends_are_refused_whole(t: TestStore) {
         store.append(&stream, ExpectedVersion::Any, not_json).await,
         "payload",
     );
+    for bad_version in [0, u32::MAX] {
+        let mut versioned = events(1);
+        versioned[0].payload.event_version = bad_version;
+        refused(
+            store.append(&stream, ExpectedVersion::Any, versioned).await,
+            "event_version",
+        );
+    }
     let mut no_actor = events(1);
     no_actor[0].meta.actor.clear();
     refused(

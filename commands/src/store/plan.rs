@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use chrono::{DateTime, Utc};
 use domain::hash_chain::compute_hash;
-use domain::{ChainHash, GENESIS_HASH, LogPosition, RecordedEvent};
+use domain::{ChainHash, GENESIS_HASH, LogPosition, NewEvent, RecordedEvent, StreamId};
 use uuid::Uuid;
 
 use super::group_commit::AppendJob;
@@ -19,6 +19,15 @@ pub struct StreamHead {
     pub version: u64,
     pub hash: ChainHash,
     pub recorded_at: DateTime<Utc>,
+}
+
+impl StreamHead {
+    /// The head of a stream that has no events yet.
+    pub const EMPTY: StreamHead = StreamHead {
+        version: 0,
+        hash: GENESIS_HASH,
+        recorded_at: DateTime::<Utc>::UNIX_EPOCH,
+    };
 }
 
 /// An event id that is already stored.
@@ -128,11 +137,7 @@ fn plan_job(
         .get(stream)
         .or_else(|| stored_heads.get(stream))
         .copied()
-        .unwrap_or(StreamHead {
-            version: 0,
-            hash: GENESIS_HASH,
-            recorded_at: DateTime::<Utc>::UNIX_EPOCH,
-        });
+        .unwrap_or(StreamHead::EMPTY);
     if !job.expected.accepts(head.version) {
         return Outcome::Done(Err(StoreError::WrongExpectedVersion {
             stream: stream.to_owned(),
@@ -140,37 +145,55 @@ fn plan_job(
             actual: head.version,
         }));
     }
-    // Recorded time never goes backwards within a stream, so time-bounded reads are prefixes.
-    let recorded_at = now.max(head.recorded_at);
     let start = plan.rows.len();
-    let mut prev_hash = head.hash;
-    let mut version = head.version;
-    for event in &job.events {
-        version += 1;
-        let mut row = RecordedEvent {
-            stream_id: job.stream.clone(),
-            version,
-            position: LogPosition::START,
-            recorded_at,
-            meta: event.meta.clone(),
-            payload: event.payload.clone(),
-            prev_hash,
-            hash: GENESIS_HASH,
-        };
-        row.hash = compute_hash(&row);
-        prev_hash = row.hash;
-        batch_ids.insert(event.meta.event_id, plan.rows.len());
+    let (rows, new_head) = chain_events(&job.stream, head, &job.events, now);
+    for row in rows {
+        batch_ids.insert(row.meta.event_id, plan.rows.len());
         plan.rows.push(row);
     }
-    plan.heads.insert(
-        stream.to_owned(),
-        StreamHead {
-            version,
-            hash: prev_hash,
-            recorded_at,
-        },
-    );
+    plan.heads.insert(stream.to_owned(), new_head);
     Outcome::Insert(start..plan.rows.len())
+}
+
+/// Versions and hashes `events` onto the stream's `head`, returning the rows (positions not yet
+/// assigned) and the new head. All rows share one `recorded_at`, truncated to the stored
+/// microsecond precision and never earlier than the head's, so time-bounded reads of a stream
+/// are prefixes.
+pub fn chain_events(
+    stream: &StreamId,
+    head: StreamHead,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> (Vec<RecordedEvent>, StreamHead) {
+    let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let recorded_at = now.max(head.recorded_at);
+    let mut prev_hash = head.hash;
+    let mut version = head.version;
+    let rows = events
+        .iter()
+        .map(|event| {
+            version += 1;
+            let mut row = RecordedEvent {
+                stream_id: stream.clone(),
+                version,
+                position: LogPosition::START,
+                recorded_at,
+                meta: event.meta.clone(),
+                payload: event.payload.clone(),
+                prev_hash,
+                hash: GENESIS_HASH,
+            };
+            row.hash = compute_hash(&row);
+            prev_hash = row.hash;
+            row
+        })
+        .collect();
+    let head = StreamHead {
+        version,
+        hash: prev_hash,
+        recorded_at,
+    };
+    (rows, head)
 }
 
 /// A retry of an append that is already stored: the same ids, in the same stream, in order.

@@ -68,8 +68,11 @@ pub fn validate_append(events: &[NewEvent], limits: &StoreLimits) -> Result<(), 
                 ),
             ));
         }
-        if event.payload.event_version == 0 {
-            return Err(StoreError::invalid("event_version", "must be at least 1"));
+        if event.payload.event_version == 0 || i32::try_from(event.payload.event_version).is_err() {
+            return Err(StoreError::invalid(
+                "event_version",
+                "must be between 1 and 2147483647",
+            ));
         }
         if event.meta.actor.is_empty() || event.meta.actor.len() > MAX_ACTOR_LEN {
             return Err(StoreError::invalid(

@@ -13,8 +13,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use domain::hash_chain::compute_hash;
-use domain::{ChainHash, GENESIS_HASH, LogPosition, NewEvent, RecordedEvent, StreamId};
+use domain::{ChainHash, LogPosition, NewEvent, RecordedEvent, StreamId};
 use kurrentdb::{
     AppendToStreamOptions, CurrentRevision, ReadStreamOptions, StreamPosition, StreamState,
 };
@@ -24,6 +23,7 @@ use super::KurrentStore;
 use super::codec::{decode, encode, log_position};
 use super::error::client_error;
 use super::watcher::bump;
+use crate::store::plan::{StreamHead, chain_events};
 use crate::store::{AppendResult, ExpectedVersion, StoreError};
 
 /// Writes attempted before giving up on a stream other writers keep moving.
@@ -41,40 +41,19 @@ struct Tail {
     recorded_at: DateTime<Utc>,
 }
 
-/// The new events, versioned and hashed onto `tail`; all share one `recorded_at`, never earlier
-/// than the previous event's, so time-bounded reads of a stream are prefixes.
+/// The new events, versioned and hashed onto `tail` (see [`chain_events`]).
 fn chain(
     stream: &StreamId,
     tail: Option<&Tail>,
     events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> Vec<RecordedEvent> {
-    let (mut version, mut prev_hash, previous_at) = match tail {
-        Some(tail) => (tail.revision + 1, tail.hash, tail.recorded_at),
-        None => (0, GENESIS_HASH, DateTime::<Utc>::UNIX_EPOCH),
-    };
-    // Stored with microsecond precision; keep the in-memory value identical.
-    let now = DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
-    let recorded_at = now.max(previous_at);
-    events
-        .iter()
-        .map(|event| {
-            version += 1;
-            let mut row = RecordedEvent {
-                stream_id: stream.clone(),
-                version,
-                position: LogPosition::START,
-                recorded_at,
-                meta: event.meta.clone(),
-                payload: event.payload.clone(),
-                prev_hash,
-                hash: GENESIS_HASH,
-            };
-            row.hash = compute_hash(&row);
-            prev_hash = row.hash;
-            row
-        })
-        .collect()
+    let head = tail.map_or(StreamHead::EMPTY, |tail| StreamHead {
+        version: tail.revision + 1,
+        hash: tail.hash,
+        recorded_at: tail.recorded_at,
+    });
+    chain_events(stream, head, events, now).0
 }
 
 fn version_of(revision: CurrentRevision) -> u64 {

@@ -255,12 +255,6 @@ impl EventStore for PostgresStore {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
         validate_append(&events, &self.limits)?;
-        if events
-            .iter()
-            .any(|e| i32::try_from(e.payload.event_version).is_err())
-        {
-            return Err(StoreError::invalid("event_version", "must fit in 31 bits"));
-        }
         self.writer.append(stream, expected, events).await
     }
 
