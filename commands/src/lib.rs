@@ -11,3 +11,4 @@ pub use handler::{CommandError, CommandHandler, HandlerConfig};
 pub use store::{
     AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError, StoreLimits,
 };
+pub mod security;

@@ -23,3 +23,5 @@ pub use position::LogPosition;
 
 #[cfg(test)]
 mod fixtures_test;
+pub mod identity;
+pub mod policy;

@@ -52,7 +52,7 @@ async fn sqlite_tampering_is_named_by_position() {
     drop(store);
 
     let mut raw = raw_sqlite(dir.path()).await;
-    let refused = sqlx::query("UPDATE events SET actor = 'mallory' WHERE position = 1")
+    let refused = sqlx::query("UPDATE events SET recorded_at = 0 WHERE position = 1")
         .execute(&mut raw)
         .await;
     assert!(
@@ -68,7 +68,16 @@ async fn sqlite_tampering_is_named_by_position() {
         .execute(&mut raw)
         .await
         .unwrap();
-    sqlx::query("UPDATE events SET payload = '{\"n\":999}' WHERE position = ?")
+    // The payload `{"n":K}` ends the record: change its digit.
+    let mut record: Vec<u8> = sqlx::query_scalar("SELECT record FROM events WHERE position = ?")
+        .bind(target)
+        .fetch_one(&mut raw)
+        .await
+        .unwrap();
+    let digit = record.len() - 2;
+    record[digit] = if record[digit] == b'9' { b'8' } else { b'9' };
+    sqlx::query("UPDATE events SET record = ? WHERE position = ?")
+        .bind(record)
         .bind(target)
         .execute(&mut raw)
         .await
@@ -124,7 +133,7 @@ async fn sqlite_deleted_and_damaged_rows_are_caught() {
         .execute(&mut raw)
         .await
         .unwrap();
-    sqlx::query("UPDATE events SET hash = x'00' WHERE position = 2")
+    sqlx::query("UPDATE events SET record = substr(record, 1, 40) WHERE position = 2")
         .execute(&mut raw)
         .await
         .unwrap();
@@ -132,9 +141,10 @@ async fn sqlite_deleted_and_damaged_rows_are_caught() {
     let store = open_sqlite(dir.path()).await;
     let report = verify(&store, |_| {}).await.unwrap();
     assert_eq!(report.first_bad_position, Some("2".to_owned()));
+    let problem = report.problem.unwrap();
     assert!(
-        report.problem.unwrap().contains("32"),
-        "a damaged row is named, not a panic"
+        problem.contains("record"),
+        "a damaged row is named, not a panic: {problem}"
     );
 }
 

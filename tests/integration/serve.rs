@@ -259,3 +259,51 @@ async fn cli_rebuild_reproduces_the_live_read_model() {
     let error = api::run::run(unknown, env).await.unwrap_err().to_string();
     assert!(error.contains("no projection named \"nope\""), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_refuses_what_is_not_one_json_operation() {
+    let app = TestApp::spawn(&[]).await;
+    let post = |content_type: &'static str, body: &'static str| {
+        app.client
+            .post(app.url("/graphql"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let form = post(
+        "application/x-www-form-urlencoded",
+        "query=%7BserverInfo%7Bversion%7D%7D",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        form.status(),
+        415,
+        "no simple-request CSRF through a form post"
+    );
+    let text = post("text/plain", "{\"query\":\"{ serverInfo { version } }\"}")
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 415);
+    let batch = post(
+        "application/json",
+        "[{\"query\":\"{ serverInfo { version } }\"},{\"query\":\"{ serverInfo { version } }\"}]",
+    )
+    .await
+    .unwrap();
+    assert_eq!(batch.status(), 400);
+    let body: serde_json::Value = batch.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    for garbage in ["", "null", "{", "{\"query\": 5}", "\u{0}\u{1}"] {
+        let response = post("application/json", garbage).await.unwrap();
+        assert_eq!(response.status(), 400, "{garbage:?}");
+    }
+    let ok = post(
+        "application/json; charset=utf-8",
+        "{\"query\":\"{ serverInfo { version } }\"}",
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), 200);
+    app.stop().await;
+}

@@ -31,7 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics))
-        .route("/graphql", post(graphql::graphql_handler))
+        .route("/graphql", post(graphql::http::graphql_post))
         .layer(axum::Extension(schema))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

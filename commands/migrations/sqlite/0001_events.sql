@@ -1,20 +1,13 @@
--- The embedded event store. Positions are gapless and assigned by the single writer.
+-- The embedded event store. Positions are gapless and assigned by the single writer. Each row
+-- keeps the columns queries filter on, and the whole event in `record` (see store/record.rs),
+-- so a page of the log is read as one concatenated value.
 CREATE TABLE events (
     position INTEGER PRIMARY KEY,
     event_id BLOB NOT NULL UNIQUE,
     stream_id TEXT NOT NULL,
     version INTEGER NOT NULL,
-    event_type TEXT NOT NULL,
-    event_version INTEGER NOT NULL,
-    occurred_at INTEGER NOT NULL,
     recorded_at INTEGER NOT NULL,
-    actor TEXT NOT NULL,
-    organization BLOB,
-    causation_id BLOB,
-    correlation_id BLOB,
-    payload BLOB NOT NULL,
-    prev_hash BLOB NOT NULL,
-    hash BLOB NOT NULL,
+    record BLOB NOT NULL,
     UNIQUE (stream_id, version)
 );
 

@@ -6,6 +6,7 @@ mod group_commit;
 pub mod kurrent;
 mod plan;
 pub mod postgres;
+mod record;
 pub mod sqlite;
 mod subscription;
 mod validate;

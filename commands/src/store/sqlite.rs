@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::codec::StoredPayload;
-use domain::{ChainHash, EventMeta, LogPosition, NewEvent, RecordedEvent, StreamId};
+use domain::{ChainHash, LogPosition, NewEvent, RecordedEvent, StreamId};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteRow, SqliteSynchronous,
@@ -22,6 +21,7 @@ use uuid::Uuid;
 
 use super::group_commit::{AppendJob, BatchWriter, WriterHandle, spawn_writer};
 use super::plan::{StoredId, StreamHead, plan_batch};
+use super::record;
 use super::validate::validate_append;
 use super::{
     AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError, StoreLimits,
@@ -60,11 +60,8 @@ pub struct SqliteStore {
 
 pub const EVENTS_FILE: &str = "events.db";
 const LOCK_FILE: &str = "mirage.lock";
-const COLUMNS: &str = "position, event_id, stream_id, version, event_type, event_version, \
-     occurred_at, recorded_at, actor, organization, causation_id, correlation_id, payload, \
-     prev_hash, hash";
-/// SQLite allows 32766 bound parameters; 15 columns per row leaves room for 2000 rows.
-const INSERT_CHUNK_ROWS: usize = 200;
+/// SQLite allows 32766 bound parameters; 6 columns per row leaves room for 5000 rows.
+const INSERT_CHUNK_ROWS: usize = 1000;
 const LOOKUP_CHUNK: usize = 500;
 
 fn data_dir_error(path: &Path, reason: impl ToString) -> StoreError {
@@ -280,24 +277,17 @@ async fn insert_rows(
     conn: &mut SqliteConnection,
     rows: &[RecordedEvent],
 ) -> Result<(), StoreError> {
-    let mut query = QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO events (position, event_id, stream_id, version, recorded_at, record) ",
+    );
     query.push_values(rows, |mut values, row| {
         values
             .push_bind(to_i64(row.position.prepare))
             .push_bind(row.meta.event_id.as_bytes().to_vec())
             .push_bind(row.stream_id.as_str().to_owned())
             .push_bind(to_i64(row.version))
-            .push_bind(row.payload.event_type.clone())
-            .push_bind(i64::from(row.payload.event_version))
-            .push_bind(row.meta.occurred_at.timestamp_micros())
             .push_bind(row.recorded_at.timestamp_micros())
-            .push_bind(row.meta.actor.clone())
-            .push_bind(row.meta.organization.map(|id| id.as_bytes().to_vec()))
-            .push_bind(row.meta.causation_id.map(|id| id.as_bytes().to_vec()))
-            .push_bind(row.meta.correlation_id.map(|id| id.as_bytes().to_vec()))
-            .push_bind(row.payload.data.clone())
-            .push_bind(row.prev_hash.0.to_vec())
-            .push_bind(row.hash.0.to_vec());
+            .push_bind(record::encode(row));
     });
     query.build().execute(&mut *conn).await.map_err(backend)?;
     Ok(())
@@ -358,41 +348,15 @@ fn hash_column(row: &SqliteRow, index: usize, at: &str) -> Result<ChainHash, Sto
     })
 }
 
-fn optional_uuid(row: &SqliteRow, index: usize, position: u64) -> Result<Option<Uuid>, StoreError> {
-    let bytes: Option<Vec<u8>> = row.try_get(index).map_err(backend)?;
-    bytes
-        .map(|b| Uuid::from_slice(&b).map_err(|e| corrupt(position, e)))
-        .transpose()
-}
-
-/// Turns a stored row back into an event; a damaged row is `Corrupt`, never a panic.
-fn decode_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
-    let position = to_u64(row.try_get(0).map_err(backend)?);
-    let at = position.to_string();
-    let event_id: Vec<u8> = row.try_get(1).map_err(backend)?;
-    let stream: String = row.try_get(2).map_err(backend)?;
-    let event_version: i64 = row.try_get(5).map_err(backend)?;
-    Ok(RecordedEvent {
-        stream_id: StreamId::new(stream).map_err(|e| corrupt(position, e))?,
-        version: to_u64(row.try_get(3).map_err(backend)?),
-        position: LogPosition::sequential(position),
-        recorded_at: micros(row.try_get(7).map_err(backend)?, &at)?,
-        meta: EventMeta {
-            event_id: Uuid::from_slice(&event_id).map_err(|e| corrupt(position, e))?,
-            occurred_at: micros(row.try_get(6).map_err(backend)?, &at)?,
-            actor: row.try_get(8).map_err(backend)?,
-            organization: optional_uuid(row, 9, position)?,
-            causation_id: optional_uuid(row, 10, position)?,
-            correlation_id: optional_uuid(row, 11, position)?,
-        },
-        payload: StoredPayload {
-            event_type: row.try_get(4).map_err(backend)?,
-            event_version: u32::try_from(event_version).map_err(|e| corrupt(position, e))?,
-            data: row.try_get(12).map_err(backend)?,
-        },
-        prev_hash: hash_column(row, 13, &at)?,
-        hash: hash_column(row, 14, &at)?,
-    })
+/// Runs a page query whose single row is the concatenation of the page's records.
+async fn read_page<'q>(
+    pool: &SqlitePool,
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    after: u64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let row = query.fetch_one(pool).await.map_err(backend)?;
+    let page: Option<Vec<u8>> = row.try_get(0).map_err(backend)?;
+    record::decode_page(page.as_deref().unwrap_or_default(), after)
 }
 
 #[async_trait]
@@ -420,19 +384,16 @@ impl EventStore for SqliteStore {
             ReadBound::Time(time) => (" AND recorded_at <= ?", time.timestamp_micros()),
         };
         let sql = format!(
-            "SELECT {COLUMNS} FROM events WHERE stream_id = ? AND version >= ?{bound_sql} \
-             ORDER BY version LIMIT ?"
+            "SELECT CAST(group_concat(record, '' ORDER BY position) AS BLOB) FROM \
+             (SELECT position, record FROM events WHERE stream_id = ? AND version >= ?{bound_sql} \
+              ORDER BY version LIMIT ?)"
         );
         let mut query = sqlx::query(&sql).bind(stream.as_str()).bind(to_i64(from));
         if !bound_sql.is_empty() {
             query = query.bind(bound);
         }
-        let rows = query
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.reads)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(decode_row).collect()
+        let query = query.bind(to_i64(limit as u64));
+        read_page(&self.reads, query, 0).await
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
@@ -450,16 +411,14 @@ impl EventStore for SqliteStore {
         after: Option<LogPosition>,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let after = after.map(|p| to_i64(p.prepare)).unwrap_or(0);
-        let sql =
-            format!("SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?");
-        let rows = sqlx::query(&sql)
-            .bind(after)
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.reads)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(decode_row).collect()
+        let after = after.map(|p| p.prepare).unwrap_or(0);
+        let query = sqlx::query(
+            "SELECT CAST(group_concat(record, '' ORDER BY position) AS BLOB) FROM \
+             (SELECT position, record FROM events WHERE position > ? ORDER BY position LIMIT ?)",
+        )
+        .bind(to_i64(after))
+        .bind(to_i64(limit as u64));
+        read_page(&self.reads, query, after).await
     }
 
     async fn head(&self) -> Result<Option<LogPosition>, StoreError> {

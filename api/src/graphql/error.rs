@@ -1,0 +1,86 @@
+//! The closed set of error codes clients see in `extensions.code`, and the mapping of every
+//! lower-layer error onto it. Details go to the log; clients get a short, safe message.
+
+use async_graphql::ErrorExtensions;
+use commands::{CommandError, StoreError};
+use domain::DomainError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    Conflict,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+
+    /// An error with this code and a client-safe message.
+    pub fn error(self, message: impl Into<String>) -> async_graphql::Error {
+        let code = self.as_str();
+        async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
+    }
+}
+
+/// A bad input, naming the field.
+pub fn bad_input(field: &str, reason: impl std::fmt::Display) -> async_graphql::Error {
+    let field = field.to_owned();
+    async_graphql::Error::new(format!("{field}: {reason}")).extend_with(move |_, e| {
+        e.set("code", ErrorCode::BadUserInput.as_str());
+        e.set("field", field.as_str());
+    })
+}
+
+/// An internal failure: logged in full, reported to the client without details.
+pub fn internal(context: &str, error: impl std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(%error, context, "internal error");
+    ErrorCode::Internal.error("internal error")
+}
+
+pub fn from_domain(error: DomainError) -> async_graphql::Error {
+    match error {
+        DomainError::InvalidInput { field, reason } => bad_input(field, reason),
+        DomainError::AlreadyExists(what) => {
+            ErrorCode::Conflict.error(format!("{what} already exists"))
+        }
+        DomainError::NotFound(what) => ErrorCode::NotFound.error(format!("{what} not found")),
+        DomainError::Forbidden(_) => ErrorCode::Forbidden.error("not allowed"),
+        DomainError::InvalidState(reason) => ErrorCode::Conflict.error(reason),
+    }
+}
+
+pub fn from_store(error: StoreError) -> async_graphql::Error {
+    match error {
+        StoreError::WrongExpectedVersion { .. } => {
+            ErrorCode::Conflict.error("changed concurrently, try again")
+        }
+        StoreError::EventTooLarge { .. } => bad_input("input", "too large"),
+        StoreError::InvalidEvent { field, reason } => bad_input(field, reason),
+        other => internal("event store", other),
+    }
+}
+
+pub fn from_command(error: CommandError) -> async_graphql::Error {
+    match error {
+        CommandError::Domain(domain) => from_domain(domain),
+        CommandError::Conflict { .. } => {
+            ErrorCode::Conflict.error("changed concurrently, try again")
+        }
+        CommandError::Store(store) => from_store(store),
+        CommandError::Decode { .. } => internal("decode", error),
+    }
+}

@@ -1,0 +1,43 @@
+//! The GraphQL API: schema, limits, the HTTP handler and error codes. Resolvers only translate
+//! between GraphQL types and the layers below.
+
+pub mod error;
+pub mod http;
+pub mod query;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+pub use error::ErrorCode;
+pub use query::QueryRoot;
+
+use crate::state::AppState;
+
+pub type MirageSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+/// Most nesting a document may have.
+pub const MAX_DEPTH: usize = 12;
+/// Most cost a document may have (lists cost by their `first`).
+pub const MAX_COMPLEXITY: usize = 500;
+/// Most directives in one document.
+pub const MAX_DIRECTIVES: usize = 16;
+
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_directives(MAX_DIRECTIVES)
+}
+
+/// The schema serving requests: introspection and suggestions only in development mode.
+pub fn build_schema(state: &AppState) -> MirageSchema {
+    let mut builder = builder().data(state.clone());
+    if !state.config.dev {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as committed in `schemas/mirage.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,30 @@
+//! Query fields.
+
+use async_graphql::{Context, Object, SimpleObject};
+
+use crate::state::AppState;
+
+pub struct QueryRoot;
+
+#[derive(SimpleObject)]
+pub struct ServerInfo {
+    version: &'static str,
+    profile: String,
+    store_backend: &'static str,
+    /// Position of the last event in the global log, if any.
+    head_position: Option<String>,
+}
+
+#[Object]
+impl QueryRoot {
+    async fn server_info(&self, ctx: &Context<'_>) -> async_graphql::Result<ServerInfo> {
+        let state = ctx.data::<AppState>()?;
+        let head = state.store.head().await.map_err(super::error::from_store)?;
+        Ok(ServerInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            profile: format!("{:?}", state.config.profile).to_lowercase(),
+            store_backend: state.store.backend(),
+            head_position: head.map(|p| p.to_string()),
+        })
+    }
+}
