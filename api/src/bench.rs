@@ -67,8 +67,9 @@ pub async fn store(
     let store = crate::profile::open_store(&config).await?;
     println!("backend: {}", store.backend());
 
-    batch_appends(&store, args.events, 1).await?;
-    batch_appends(&store, args.events, 4).await?;
+    for appenders in [1, 4, 8] {
+        batch_appends(&store, args.events, appenders).await?;
+    }
     single_appends(&store, args.single_appends, args.writers).await?;
     global_read(&store).await?;
     aggregate_load(&store, args.aggregate_events).await?;

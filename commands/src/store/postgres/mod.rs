@@ -272,7 +272,7 @@ impl EventStore for PostgresStore {
         };
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 \
-             AND version <= $3 AND recorded_at <= $4 ORDER BY version LIMIT $5"
+             AND version <= $3 AND recorded_at <= $4 ORDER BY events.version LIMIT $5"
         );
         let rows = sqlx::query(&sql)
             .bind(stream.as_str())
@@ -306,7 +306,7 @@ impl EventStore for PostgresStore {
             "SELECT {EVENT_COLUMNS} FROM events \
              WHERE tx_id < {HORIZON} \
                AND (tx_id, position) > ($1::text::xid8, $2) \
-             ORDER BY tx_id, position LIMIT $3"
+             ORDER BY events.tx_id, events.position LIMIT $3"
         );
         let rows = sqlx::query(&sql)
             .bind(after.commit.to_string())
@@ -321,7 +321,7 @@ impl EventStore for PostgresStore {
     async fn head(&self) -> Result<Option<LogPosition>, StoreError> {
         let sql = format!(
             "SELECT tx_id::text::bigint, position FROM events WHERE tx_id < {HORIZON} \
-             ORDER BY tx_id DESC, position DESC LIMIT 1"
+             ORDER BY events.tx_id DESC, events.position DESC LIMIT 1"
         );
         let row = sqlx::query(&sql)
             .fetch_optional(&self.pool)
