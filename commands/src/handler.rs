@@ -168,6 +168,30 @@ impl CommandHandler {
                 append: None,
             });
         }
+        let append = self
+            .append_decided::<A>(stream, loaded.version, &events, context)
+            .await?;
+        let state = events.iter().fold(loaded.state, A::evolve);
+        if append.next_expected_version - loaded.snapshot_version >= self.config.snapshot_every {
+            self.snapshot::<A>(stream, &state, append.next_expected_version)
+                .await;
+        }
+        Ok(Executed {
+            state,
+            events: events.len(),
+            append: Some(append),
+        })
+    }
+
+    /// Appends events decided against the stream at `based_on` (0 = new stream). A concurrent
+    /// change is `CommandError::Conflict`; nothing is retried.
+    pub async fn append_decided<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+        based_on: u64,
+        events: &[A::Event],
+        context: &CommandContext,
+    ) -> Result<AppendResult, CommandError> {
         let new_events = events
             .iter()
             .map(|event| NewEvent {
@@ -182,21 +206,11 @@ impl CommandHandler {
                 payload: event.encode(),
             })
             .collect();
-        let expected = match loaded.version {
+        let expected = match based_on {
             0 => ExpectedVersion::NoStream,
             version => ExpectedVersion::Exact(version),
         };
-        let append = self.store.append(stream, expected, new_events).await?;
-        let state = events.iter().fold(loaded.state, A::evolve);
-        if append.next_expected_version - loaded.snapshot_version >= self.config.snapshot_every {
-            self.snapshot::<A>(stream, &state, append.next_expected_version)
-                .await;
-        }
-        Ok(Executed {
-            state,
-            events: events.len(),
-            append: Some(append),
-        })
+        Ok(self.store.append(stream, expected, new_events).await?)
     }
 
     /// Saves a snapshot; a failure only costs speed on the next load, so it is logged.

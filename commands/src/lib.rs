@@ -5,6 +5,7 @@
 //! GraphQL; it never builds a read model.
 
 pub mod handler;
+pub mod identity;
 pub mod store;
 
 pub use handler::{CommandError, CommandHandler, HandlerConfig};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::codec::{EventCodec, StoredPayload};
 use crate::identity::{
-    ApiKeyEvent, ProjectEvent, SecurityEvent, SessionEvent, TeamEvent, UserEvent,
+    ApiKeyEvent, EmailClaimEvent, ProjectEvent, SecurityEvent, SessionEvent, TeamEvent, UserEvent,
 };
 use crate::organization::OrganizationEvent;
 
@@ -16,7 +16,8 @@ fn decodes(payload: &StoredPayload) -> Result<(), String> {
         E::decode(payload).map(|_| ()).map_err(|e| e.to_string())
     }
     let category = payload.event_type.as_str();
-    let routes: [(&str, Decoder); 7] = [
+    let routes: [(&str, Decoder); 8] = [
+        ("Email", with::<EmailClaimEvent>),
         ("Organization", with::<OrganizationEvent>),
         ("User", with::<UserEvent>),
         ("Team", with::<TeamEvent>),

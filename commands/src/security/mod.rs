@@ -20,4 +20,4 @@ pub use password::{
     verify_against_dummy, verify_password,
 };
 pub use token::{ApiKeySecret, Secret, constant_time_eq, generate_secret, hash_secret};
-pub use totp::{generate_totp_secret, otpauth_url, verify_totp};
+pub use totp::{encode_totp_secret, generate_totp_secret, otpauth_url, totp_code, verify_totp};

@@ -1,0 +1,201 @@
+//! Identity services: registration, login (password, TOTP), refresh-token rotation with re-use
+//! detection, logout, per-request authentication of access tokens and API keys, and the account,
+//! team, project and API-key commands. Each function checks, decides through the domain,
+//! appends, and records security events; nothing here knows HTTP or GraphQL.
+
+pub mod accounts;
+mod error;
+pub mod sessions;
+mod throttle;
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::identity::{Role, SecurityEvent};
+use domain::{Aggregate, CommandContext, EventCodec, EventMeta, NewEvent, StreamId};
+use uuid::Uuid;
+
+pub use error::IdentityError;
+pub use throttle::LoginThrottle;
+
+use crate::handler::CommandHandler;
+use crate::security::{JwtConfig, JwtKeys, PasswordPolicy, SecretBox};
+use crate::store::ExpectedVersion;
+
+/// Settings of the identity services.
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    /// Whether anyone may register an organization through the API.
+    pub signup_open: bool,
+    pub password_policy: PasswordPolicy,
+    pub jwt: JwtConfig,
+    /// Absolute lifetime of a refresh-token family.
+    pub refresh_lifetime: chrono::TimeDelta,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            signup_open: false,
+            password_policy: PasswordPolicy::default(),
+            jwt: JwtConfig::default(),
+            refresh_lifetime: chrono::TimeDelta::days(7),
+        }
+    }
+}
+
+/// Tokens handed to a client after login, registration or refresh.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthTokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+}
+
+/// Who a request is, once its token or key checked out against the current state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    pub role: Role,
+    /// The refresh-token family of a bearer token; `None` for an API key.
+    pub session_id: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
+    /// When the credential stops being valid (access-token expiry), if it has one.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Authenticated {
+    pub fn actor(&self) -> String {
+        match self.api_key_id {
+            Some(key) => format!("api-key:{key}"),
+            None => format!("user:{}", self.user_id),
+        }
+    }
+}
+
+/// Where a request came from, for throttling and audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RequestOrigin {
+    pub ip: Option<IpAddr>,
+    pub correlation_id: Option<Uuid>,
+}
+
+pub struct IdentityService {
+    handler: CommandHandler,
+    jwt: RwLock<Arc<JwtKeys>>,
+    secrets: SecretBox,
+    throttle: LoginThrottle,
+    config: IdentityConfig,
+}
+
+impl IdentityService {
+    /// Loads (or creates) the signing keys and the secret box under `keys_dir`.
+    pub fn open(
+        handler: CommandHandler,
+        keys_dir: &Path,
+        config: IdentityConfig,
+    ) -> Result<Self, IdentityError> {
+        let jwt = JwtKeys::load_or_create(keys_dir, config.jwt.clone())?;
+        let secrets = SecretBox::load_or_create(&keys_dir.join("secrets.key"))?;
+        Ok(Self {
+            handler,
+            jwt: RwLock::new(Arc::new(jwt)),
+            secrets,
+            throttle: LoginThrottle::default(),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &IdentityConfig {
+        &self.config
+    }
+
+    pub fn handler(&self) -> &CommandHandler {
+        &self.handler
+    }
+
+    fn keys(&self) -> Result<Arc<JwtKeys>, IdentityError> {
+        self.jwt
+            .read()
+            .map(|keys| keys.clone())
+            .map_err(|_| IdentityError::Unauthenticated)
+    }
+
+    fn context(
+        &self,
+        actor: String,
+        organization: Option<Uuid>,
+        origin: &RequestOrigin,
+    ) -> CommandContext {
+        CommandContext {
+            actor,
+            organization,
+            now: Utc::now(),
+            correlation_id: origin.correlation_id,
+            causation_id: None,
+        }
+    }
+
+    /// Appends a security event to its organization's audit stream. A failure is logged, not
+    /// returned: the request's own outcome stands.
+    async fn record(
+        &self,
+        organization: Option<Uuid>,
+        event: SecurityEvent,
+        context: &CommandContext,
+    ) {
+        let stream = match SecurityEvent::stream_for(organization) {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::error!(%error, "audit stream name");
+                return;
+            }
+        };
+        let new_event = NewEvent {
+            meta: EventMeta {
+                event_id: Uuid::now_v7(),
+                occurred_at: context.now,
+                actor: context.actor.clone(),
+                organization,
+                causation_id: context.causation_id,
+                correlation_id: context.correlation_id,
+            },
+            payload: event.encode(),
+        };
+        if let Err(error) = self
+            .handler
+            .store()
+            .append(&stream, ExpectedVersion::Any, vec![new_event])
+            .await
+        {
+            tracing::error!(%error, "cannot record security event");
+        }
+    }
+}
+
+/// The stream of aggregate `A` with id `id`.
+fn stream_of<A: Aggregate>(id: Uuid) -> Result<StreamId, IdentityError> {
+    StreamId::for_aggregate(A::CATEGORY, id)
+        .map_err(|e| IdentityError::from(domain::DomainError::invalid("id", e.to_string())))
+}
+
+/// Runs CPU-heavy work (argon2) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, IdentityError> + Send + 'static,
+) -> Result<T, IdentityError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| IdentityError::Security(crate::security::SecurityError::PasswordHashing))?
+}
+
+/// Access tokens live this long.
+pub fn access_ttl(config: &IdentityConfig) -> Duration {
+    config.jwt.access_ttl
+}
