@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what Mirage's tests need on a Debian machine that has only the Rust
 # toolchain: a PostgreSQL server on 127.0.0.1:5432 that the `postgres` role reaches without a
-# password (tests create and drop their own databases). Safe to run again.
+# password (tests create and drop their own databases), and Node.js with npm plus the
+# `oidc-provider` package the OIDC login tests run (tests/oidc-provider). Safe to run again.
 set -euo pipefail
 
 SUDO=""
@@ -39,3 +40,24 @@ psql "postgresql://postgres@127.0.0.1:5432/postgres" -Atqc \
     psql "postgresql://postgres@127.0.0.1:5432/postgres" -qc "drop database if exists \"$db\" with (force)" >/dev/null || true
   done
 echo "test-deps: PostgreSQL ready"
+
+# Node.js and npm for the OpenID Provider of the OIDC tests (oidc-provider 9 wants Node 20+).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "test-deps: installing Node.js and npm"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "test-deps: warning: Node.js $(node --version) is older than the 20 oidc-provider 9 expects" >&2
+fi
+
+# The provider's packages, exactly as tests/oidc-provider/package-lock.json pins them. npm
+# writes node_modules/.package-lock.json last, so its absence means a missing or broken install.
+oidc_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/oidc-provider"
+if [ ! -f "$oidc_dir/node_modules/.package-lock.json" ] ||
+  [ "$oidc_dir/package-lock.json" -nt "$oidc_dir/node_modules/.package-lock.json" ]; then
+  echo "test-deps: npm ci in tests/oidc-provider"
+  (cd "$oidc_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "test-deps: OpenID Provider packages ready"

@@ -39,6 +39,9 @@ pub enum Command {
     /// Read models built from the event log.
     #[command(subcommand)]
     Projections(ProjectionsCommand),
+    /// Administration: organizations and their first administrator.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -52,6 +55,23 @@ pub struct ServeArgs {
     /// Development mode: GraphQL introspection on.
     #[arg(long)]
     pub dev: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an organization and its first administrator (works whether or not sign-up is
+    /// open). The password is read from MIRAGE_ADMIN_PASSWORD or, if unset, from standard input.
+    CreateOrg {
+        /// Organization name.
+        #[arg(long)]
+        name: String,
+        /// The administrator's e-mail address (their login).
+        #[arg(long)]
+        email: String,
+        /// The administrator's display name.
+        #[arg(long)]
+        display_name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

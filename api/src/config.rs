@@ -35,6 +35,15 @@ pub enum LogFormat {
     Text,
 }
 
+/// Whether organizations may register themselves through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Signup {
+    Open,
+    #[default]
+    Closed,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
@@ -84,6 +93,8 @@ pub struct Config {
     pub dev: bool,
     /// Origins allowed by CORS.
     pub cors_origins: Vec<String>,
+    /// `open` lets `registerOrganization` create organizations; otherwise only the CLI can.
+    pub signup: Signup,
     pub store: StoreConfig,
     pub read_models: ReadModelConfig,
 }
@@ -100,6 +111,7 @@ impl Default for Config {
             max_body_bytes: 256 * 1024,
             dev: false,
             cors_origins: Vec::new(),
+            signup: Signup::Closed,
             store: StoreConfig::default(),
             read_models: ReadModelConfig::default(),
         }
@@ -199,6 +211,7 @@ impl Config {
                         .map(str::to_owned)
                         .collect();
                 }
+                "MIRAGE_SIGNUP" => self.signup = choice(key, value)?,
                 "MIRAGE_STORE_KIND" => self.store.kind = choice(key, value)?,
                 "MIRAGE_STORE_URL" => self.store.url = Some(value.clone()),
                 "MIRAGE_STORE_ADMIN_URL" => self.store.admin_url = Some(value.clone()),

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{AuditCommand, BenchCommand, Cli, Command, ProjectionsCommand};
+use crate::cli::{AdminCommand, AuditCommand, BenchCommand, Cli, Command, ProjectionsCommand};
 use crate::config::{Config, Overrides};
 use crate::server;
 
@@ -67,6 +67,42 @@ pub async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<ExitC
                     }
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Admin(AdminCommand::CreateOrg {
+            name,
+            email,
+            display_name,
+        }) => {
+            let password = match env.get("MIRAGE_ADMIN_PASSWORD") {
+                Some(password) => password.clone(),
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("cannot read the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let state = server::build_state(config).await?;
+            let input = commands::identity::accounts::NewOrganization {
+                organization_name: name,
+                email,
+                password,
+                display_name,
+            };
+            let user = state
+                .identity
+                .create_organization(&input, &Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "organizationId": user.organization_id,
+                    "userId": user.id,
+                })
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Store(args)) => {

@@ -9,7 +9,10 @@ use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use commands::identity::{IdentityConfig, IdentityService};
+use commands::{CommandHandler, HandlerConfig};
+
+use crate::config::{Config, Signup};
 use crate::http::metrics::HttpMetrics;
 use crate::profile::{OpenError, open_read_models, open_store};
 use crate::state::AppState;
@@ -20,6 +23,8 @@ pub enum ServeError {
     Open(#[from] OpenError),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("identity keys: {0}")]
+    Identity(String),
     #[error("http server: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -35,8 +40,22 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
         .await
         .map_err(OpenError::from)?;
     let http_metrics = HttpMetrics::register(&registry)?;
+    let handler = CommandHandler::new(
+        store.clone(),
+        HandlerConfig {
+            snapshot_every: config.snapshot_every,
+            ..HandlerConfig::default()
+        },
+    );
+    let identity_config = IdentityConfig {
+        signup_open: config.signup == Signup::Open,
+        ..IdentityConfig::default()
+    };
+    let identity = IdentityService::open(handler, &config.data_dir.join("keys"), identity_config)
+        .map_err(|e| ServeError::Identity(e.to_string()))?;
     Ok(AppState {
         config: Arc::new(config),
+        identity: Arc::new(identity),
         store,
         read_models,
         projections: Arc::new(runner),
@@ -61,9 +80,12 @@ pub async fn serve(
         "mirage is serving"
     );
     let app = crate::http::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     let _ = stop_projections.send(true);
     for worker in workers {
         let _ = worker.await;

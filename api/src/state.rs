@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use commands::identity::IdentityService;
 use commands::store::SharedStore;
 use projections::{ProjectionRunner, ReadModelDb};
 use prometheus::Registry;
@@ -13,6 +14,7 @@ use crate::http::metrics::HttpMetrics;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: SharedStore,
+    pub identity: Arc<IdentityService>,
     pub read_models: ReadModelDb,
     pub projections: Arc<ProjectionRunner>,
     pub registry: Registry,

@@ -147,6 +147,13 @@ impl<M: SqlReadModel> Projection for SqlProjection<M> {
             return Ok(());
         };
         let mut tx = self.db.pool().begin().await?;
+        // Write first: SQLite then takes its write lock (waiting on busy_timeout) before the
+        // transaction reads anything, instead of failing to upgrade a read snapshot; PostgreSQL
+        // locks the checkpoint row, so two runners of one projection apply one after the other.
+        sqlx::query("UPDATE projection_checkpoints SET name = name WHERE name = $1")
+            .bind(self.model.name())
+            .execute(&mut *tx)
+            .await?;
         let checkpoint = self.checkpoint_in(&mut tx).await?;
         for event in events {
             // Already applied (a redelivery after a restart): the checkpoint says so.
@@ -154,6 +161,11 @@ impl<M: SqlReadModel> Projection for SqlProjection<M> {
                 continue;
             }
             self.model.apply(&mut tx, event).await?;
+        }
+        if checkpoint.is_some_and(|c| last.position <= c) {
+            // A redelivered older page: nothing was applied, the checkpoint stays where it is.
+            tx.commit().await?;
+            return Ok(());
         }
         sqlx::query(
             "INSERT INTO projection_checkpoints (name, commit_position, prepare_position)
@@ -172,6 +184,10 @@ impl<M: SqlReadModel> Projection for SqlProjection<M> {
 
     async fn reset(&self) -> Result<(), ProjectionError> {
         let mut tx = self.db.pool().begin().await?;
+        sqlx::query("UPDATE projection_checkpoints SET name = name WHERE name = $1")
+            .bind(self.model.name())
+            .execute(&mut *tx)
+            .await?;
         for table in self.model.tables() {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)

@@ -86,6 +86,28 @@ impl TestApp {
         (status, body)
     }
 
+    /// POSTs a GraphQL document with `Authorization: Bearer <token>` or `X-Api-Key: <key>`
+    /// (a key is recognised by its `mk_` prefix) and returns the JSON body.
+    pub async fn graphql_as(
+        &self,
+        credential: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&serde_json::json!({ "query": query, "variables": variables }));
+        if credential.starts_with("mk_") {
+            request = request.header("x-api-key", credential);
+        } else if !credential.is_empty() {
+            request = request.bearer_auth(credential);
+        }
+        let response = request.send().await.expect("graphql request");
+        assert!(response.status().is_success() || response.status().is_client_error());
+        response.json().await.expect("json body")
+    }
+
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

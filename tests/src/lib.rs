@@ -4,6 +4,7 @@
 pub mod app;
 pub mod crash;
 pub mod kurrent;
+pub mod oidc;
 pub mod pg;
 pub mod sqlite;
 

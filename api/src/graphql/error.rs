@@ -84,3 +84,26 @@ pub fn from_command(error: CommandError) -> async_graphql::Error {
         CommandError::Decode { .. } => internal("decode", error),
     }
 }
+
+pub fn identity_error(error: commands::identity::IdentityError) -> async_graphql::Error {
+    use commands::identity::IdentityError;
+    match error {
+        IdentityError::InvalidCredentials => {
+            ErrorCode::Unauthenticated.error("invalid credentials")
+        }
+        IdentityError::Unauthenticated => {
+            ErrorCode::Unauthenticated.error("authentication required")
+        }
+        IdentityError::Forbidden(denied) => super::context::denied_error(&denied),
+        IdentityError::NotFound => ErrorCode::NotFound.error("not found"),
+        IdentityError::SignupClosed => ErrorCode::Forbidden.error(error.to_string()),
+        IdentityError::EmailUnavailable => ErrorCode::Conflict.error(error.to_string()),
+        IdentityError::Throttled => ErrorCode::RateLimited.error(error.to_string()),
+        IdentityError::Password(rejected) => bad_input(
+            "password",
+            rejected.to_string().trim_start_matches("password: "),
+        ),
+        IdentityError::Command(command) => from_command(command),
+        IdentityError::Security(security) => internal("security", security),
+    }
+}

@@ -1,13 +1,34 @@
 //! The `POST /graphql` handler: JSON only (a CSRF defence), one operation per request (no
 //! unbounded batches), everything else refused with a 4xx before the schema sees it.
 
+use std::net::SocketAddr;
+
 use axum::Extension;
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::MirageSchema;
+use super::context::{Credential, RequestContext};
+use commands::identity::RequestOrigin;
+
+/// The credential in `Authorization: Bearer ...` or `X-Api-Key: ...`.
+pub fn credential(headers: &HeaderMap) -> Credential {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Credential::ApiKey(key.trim().to_owned());
+    }
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|token| Credential::Bearer(token.trim().to_owned()))
+        .unwrap_or(Credential::None)
+}
 
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
@@ -24,6 +45,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 pub async fn graphql_post(
     Extension(schema): Extension<MirageSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -51,6 +73,11 @@ pub async fn graphql_post(
             );
         }
     };
+    let origin = RequestOrigin {
+        ip: Some(peer.ip()),
+        correlation_id: Some(uuid::Uuid::now_v7()),
+    };
+    let request = request.data(RequestContext::new(origin, credential(&headers)));
     let response = schema.execute(request).await;
     axum::Json(response).into_response()
 }

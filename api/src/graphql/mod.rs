@@ -1,18 +1,28 @@
 //! The GraphQL API: schema, limits, the HTTP handler and error codes. Resolvers only translate
 //! between GraphQL types and the layers below.
 
+pub mod context;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod query;
+pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 pub use error::ErrorCode;
-pub use query::QueryRoot;
+
+/// Every query field.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(query::ServerQuery, identity::IdentityQuery);
+
+/// Every mutation field.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(identity::IdentityMutation);
 
 use crate::state::AppState;
 
-pub type MirageSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type MirageSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Most nesting a document may have.
 pub const MAX_DEPTH: usize = 12;
@@ -21,11 +31,15 @@ pub const MAX_COMPLEXITY: usize = 500;
 /// Most directives in one document.
 pub const MAX_DIRECTIVES: usize = 16;
 
-fn builder() -> async_graphql::SchemaBuilder<QueryRoot, EmptyMutation, EmptySubscription> {
-    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_directives(MAX_DIRECTIVES)
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_directives(MAX_DIRECTIVES)
 }
 
 /// The schema serving requests: introspection and suggestions only in development mode.

@@ -4,7 +4,8 @@ use async_graphql::{Context, Object, SimpleObject};
 
 use crate::state::AppState;
 
-pub struct QueryRoot;
+#[derive(Default)]
+pub struct ServerQuery;
 
 #[derive(SimpleObject)]
 pub struct ServerInfo {
@@ -16,7 +17,7 @@ pub struct ServerInfo {
 }
 
 #[Object]
-impl QueryRoot {
+impl ServerQuery {
     async fn server_info(&self, ctx: &Context<'_>) -> async_graphql::Result<ServerInfo> {
         let state = ctx.data::<AppState>()?;
         let head = state.store.head().await.map_err(super::error::from_store)?;

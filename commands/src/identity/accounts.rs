@@ -172,6 +172,19 @@ impl IdentityService {
         }))
     }
 
+    /// An organization's current name, from its stream (never behind, unlike a read model).
+    pub async fn organization_name(
+        &self,
+        organization_id: Uuid,
+    ) -> Result<Option<String>, IdentityError> {
+        let organization = self
+            .handler
+            .load::<Organization>(&stream_of::<Organization>(organization_id)?)
+            .await?
+            .state;
+        Ok(organization.id.map(|_| organization.name))
+    }
+
     pub async fn team_state(&self, team_id: Uuid) -> Result<Option<TeamState>, IdentityError> {
         let team = self
             .handler
@@ -348,7 +361,7 @@ impl IdentityService {
         name: &str,
         origin: &RequestOrigin,
     ) -> Result<ProjectState, IdentityError> {
-        let Resource::Project {
+        let Resource::Team {
             team_id,
             organization_id,
         } = *proof.resource()

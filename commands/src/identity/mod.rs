@@ -180,6 +180,21 @@ impl IdentityService {
     }
 }
 
+impl IdentityService {
+    /// Records that the policy refused `who` something.
+    pub async fn record_denied(
+        &self,
+        who: &Authenticated,
+        denied: &domain::policy::Denied,
+        origin: &RequestOrigin,
+    ) {
+        let context = self.context(who.actor(), Some(who.organization_id), origin);
+        let event = SecurityEvent::denied(who.actor(), denied, origin.ip);
+        self.record(Some(who.organization_id), event, &context)
+            .await;
+    }
+}
+
 /// The stream of aggregate `A` with id `id`.
 fn stream_of<A: Aggregate>(id: Uuid) -> Result<StreamId, IdentityError> {
     StreamId::for_aggregate(A::CATEGORY, id)

@@ -21,3 +21,8 @@ pub use password::{
 };
 pub use token::{ApiKeySecret, Secret, constant_time_eq, generate_secret, hash_secret};
 pub use totp::{encode_totp_secret, generate_totp_secret, otpauth_url, totp_code, verify_totp};
+pub mod oidc;
+pub use oidc::{
+    AuthorizationRequest, IdTokenCheck, OidcClient, OidcError, OidcIdentity, OidcProviderConfig,
+    PendingLogin, ProviderMetadata, TokenEndpointAuth,
+};

@@ -1,5 +1,6 @@
 //! The read models Mirage maintains.
 
+pub mod identity;
 pub mod organizations;
 
 use std::sync::Arc;
@@ -16,5 +17,8 @@ pub async fn register_all(
     let organizations: Arc<dyn Projection> =
         Arc::new(SqlProjection::new(db.clone(), organizations::Organizations).await?);
     runner.add(organizations);
+    let identity: Arc<dyn Projection> =
+        Arc::new(SqlProjection::new(db.clone(), identity::Identity).await?);
+    runner.add(identity);
     Ok(())
 }

@@ -1,0 +1,496 @@
+//! Identity fields of the contract: registration, login, tokens, the caller, users, teams,
+//! projects, API keys and TOTP. Each resolver checks the caller, asks the policy, calls one
+//! service function and converts the answer.
+
+use std::time::Duration;
+
+use async_graphql::{Context, ID, InputObject, Object};
+use commands::identity::accounts::{NewOrganization, NewUser};
+use commands::identity::sessions::LoginOutcome;
+use domain::policy::{Resource, permission};
+use projections::read_models::identity::queries;
+
+use super::context::{authenticated, authorize, principal, request, state};
+use super::error::{ErrorCode, identity_error, internal};
+use super::types::{
+    AuthPayload, CreatedApiKey, LoginPayload, Project, Role, Team, TokenPair, TotpEnrollment, User,
+    parse_id,
+};
+
+/// Login, registration, refresh and TOTP checks cost this much, so one fits in a document.
+pub const AUTH_COST: usize = 300;
+
+#[derive(InputObject)]
+pub struct RegisterOrganizationInput {
+    pub organization_name: String,
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+    pub totp: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(InputObject)]
+pub struct CreateTeamInput {
+    pub name: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    pub name: String,
+    pub team_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    pub name: String,
+    pub role: Role,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Waits until the read models show everything written so far (read-your-writes), at most a
+/// moment: a lagging projection delays the answer, it never fails it.
+async fn settle(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    let state = state(ctx)?;
+    if let Some(head) = state.store.head().await.map_err(super::error::from_store)? {
+        for name in state.projections.names() {
+            state
+                .projections
+                .wait_for(name, head, Duration::from_secs(2))
+                .await;
+        }
+    }
+    Ok(())
+}
+
+fn not_found() -> async_graphql::Error {
+    ErrorCode::NotFound.error("not found")
+}
+
+#[derive(Default)]
+pub struct IdentityQuery;
+
+#[Object]
+impl IdentityQuery {
+    /// The caller.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let (principal, who) = principal(ctx).await?;
+        let resource = Resource::User {
+            organization_id: who.organization_id,
+            user_id: who.user_id,
+        };
+        authorize::<permission::ReadSelf>(ctx, &principal, &who, &resource).await?;
+        let state = state(ctx)?;
+        let user = state
+            .identity
+            .user_resource(who.user_id)
+            .await
+            .map_err(identity_error)?
+            .ok_or_else(not_found)?;
+        Ok(User::from_state(&user.1))
+    }
+
+    /// The projects of the caller's organization the caller may read.
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+        let (principal, _) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let rows = queries::projects_in_organization(&state.read_models, principal.organization_id)
+            .await
+            .map_err(|e| internal("projects", e))?;
+        Ok(rows
+            .iter()
+            .filter(|row| {
+                let resource = Resource::Project {
+                    organization_id: row.organization_id,
+                    team_id: row.team_id,
+                };
+                domain::policy::authorize(
+                    &principal,
+                    domain::policy::Action::ReadProject,
+                    &resource,
+                )
+                .is_ok()
+            })
+            .map(Project::from_row)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct IdentityMutation;
+
+#[Object]
+impl IdentityMutation {
+    /// Creates an organization and its first administrator (when sign-up is open).
+    #[graphql(complexity = 300)]
+    async fn register_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterOrganizationInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let new = NewOrganization {
+            organization_name: input.organization_name,
+            email: input.email,
+            password: input.password,
+            display_name: input.display_name,
+        };
+        let (user, tokens) = state
+            .identity
+            .register_organization(&new, &origin)
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(AuthPayload {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: i64::try_from(tokens.expires_in).unwrap_or(i64::MAX),
+            user: User::from_state(&user),
+        })
+    }
+
+    #[graphql(complexity = 300)]
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<LoginPayload> {
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let outcome = state
+            .identity
+            .login(
+                &input.email,
+                &input.password,
+                input.totp.as_deref(),
+                &origin,
+            )
+            .await
+            .map_err(identity_error)?;
+        match outcome {
+            LoginOutcome::MfaRequired => Ok(LoginPayload {
+                access_token: None,
+                refresh_token: None,
+                expires_in: None,
+                mfa_required: true,
+                user: None,
+            }),
+            LoginOutcome::SignedIn(tokens) => {
+                let user = state
+                    .identity
+                    .user_resource(tokens.user_id)
+                    .await
+                    .map_err(identity_error)?
+                    .map(|(_, user)| User::from_state(&user));
+                Ok(LoginPayload {
+                    access_token: Some(tokens.access_token),
+                    refresh_token: Some(tokens.refresh_token),
+                    expires_in: Some(i64::try_from(tokens.expires_in).unwrap_or(i64::MAX)),
+                    mfa_required: false,
+                    user,
+                })
+            }
+        }
+    }
+
+    /// Trades a refresh token for a new pair; the old one is spent.
+    #[graphql(complexity = 300)]
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<TokenPair> {
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let tokens = state
+            .identity
+            .refresh(&refresh_token, &origin)
+            .await
+            .map_err(identity_error)?;
+        Ok(TokenPair {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: i64::try_from(tokens.expires_in).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// Ends the caller's session.
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let who = authenticated(ctx).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        state
+            .identity
+            .logout(&who, &origin)
+            .await
+            .map_err(identity_error)?;
+        Ok(true)
+    }
+
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> async_graphql::Result<User> {
+        let (principal, who) = principal(ctx).await?;
+        let resource = Resource::Organization(who.organization_id);
+        let proof = authorize::<permission::ManageUsers>(ctx, &principal, &who, &resource).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let new = NewUser {
+            email: input.email,
+            password: input.password,
+            display_name: input.display_name,
+            role: input.role.into(),
+        };
+        let user = state
+            .identity
+            .create_user(&proof, who.role, &new, &origin)
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(User::from_state(&user))
+    }
+
+    async fn change_user_role(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        role: Role,
+    ) -> async_graphql::Result<User> {
+        let (principal, who) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let target = parse_id(&user_id).ok_or_else(not_found)?;
+        let (resource, _) = state
+            .identity
+            .user_resource(target)
+            .await
+            .map_err(identity_error)?
+            .ok_or_else(not_found)?;
+        let proof = authorize::<permission::ManageUsers>(ctx, &principal, &who, &resource).await?;
+        if !who.role.may_grant(role.into()) {
+            return Err(ErrorCode::Forbidden.error("not allowed"));
+        }
+        let user = state
+            .identity
+            .change_role(&proof, role.into(), &origin)
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(User::from_state(&user))
+    }
+
+    async fn disable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+        let (principal, who) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let target = parse_id(&user_id).ok_or_else(not_found)?;
+        let (resource, _) = state
+            .identity
+            .user_resource(target)
+            .await
+            .map_err(identity_error)?
+            .ok_or_else(not_found)?;
+        let proof = authorize::<permission::ManageUsers>(ctx, &principal, &who, &resource).await?;
+        let user = state
+            .identity
+            .disable_user(&proof, &origin)
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(User::from_state(&user))
+    }
+
+    async fn create_team(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTeamInput,
+    ) -> async_graphql::Result<Team> {
+        let (principal, who) = principal(ctx).await?;
+        let resource = Resource::Organization(who.organization_id);
+        let proof = authorize::<permission::ManageTeams>(ctx, &principal, &who, &resource).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let team = state
+            .identity
+            .create_team(&proof, &input.name, &origin)
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(Team::from_state(&team))
+    }
+
+    async fn add_team_member(
+        &self,
+        ctx: &Context<'_>,
+        team_id: ID,
+        user_id: ID,
+    ) -> async_graphql::Result<Team> {
+        let (principal, who) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let team_uuid = parse_id(&team_id).ok_or_else(not_found)?;
+        let member = parse_id(&user_id).ok_or_else(not_found)?;
+        let team = state
+            .identity
+            .team_state(team_uuid)
+            .await
+            .map_err(identity_error)?
+            .ok_or_else(not_found)?;
+        let resource = Resource::Team {
+            organization_id: team.organization_id,
+            team_id: team_uuid,
+        };
+        let proof = authorize::<permission::ManageTeams>(ctx, &principal, &who, &resource).await?;
+        let team = state
+            .identity
+            .add_team_member(&proof, member, &origin)
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(Team::from_state(&team))
+    }
+
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> async_graphql::Result<Project> {
+        let (principal, who) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let team_uuid = parse_id(&input.team_id).ok_or_else(not_found)?;
+        let team = state
+            .identity
+            .team_state(team_uuid)
+            .await
+            .map_err(identity_error)?
+            .ok_or_else(not_found)?;
+        let resource = Resource::Team {
+            organization_id: team.organization_id,
+            team_id: team_uuid,
+        };
+        let proof =
+            authorize::<permission::CreateProject>(ctx, &principal, &who, &resource).await?;
+        let project = state
+            .identity
+            .create_project(&proof, &input.name, &origin)
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(Project::from_state(&project))
+    }
+
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> async_graphql::Result<CreatedApiKey> {
+        let (principal, who) = principal(ctx).await?;
+        let resource = Resource::ApiKey {
+            organization_id: who.organization_id,
+            owner_user_id: who.user_id,
+        };
+        let proof =
+            authorize::<permission::ManageApiKeys>(ctx, &principal, &who, &resource).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let created = state
+            .identity
+            .create_api_key(
+                &proof,
+                who.role,
+                &input.name,
+                input.role.into(),
+                input.expires_at,
+                &origin,
+            )
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(CreatedApiKey {
+            id: super::types::id(created.id),
+            key: created.key,
+            prefix: created.prefix,
+        })
+    }
+
+    async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (principal, who) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let key_id = parse_id(&id).ok_or_else(not_found)?;
+        let key = state
+            .identity
+            .api_key_state(key_id)
+            .await
+            .map_err(identity_error)?
+            .ok_or_else(not_found)?;
+        let resource = Resource::ApiKey {
+            organization_id: key.organization_id,
+            owner_user_id: key.owner_user_id,
+        };
+        let proof =
+            authorize::<permission::ManageApiKeys>(ctx, &principal, &who, &resource).await?;
+        state
+            .identity
+            .revoke_api_key(&proof, key_id, &origin)
+            .await
+            .map_err(identity_error)?;
+        settle(ctx).await?;
+        Ok(true)
+    }
+
+    async fn enroll_totp(&self, ctx: &Context<'_>) -> async_graphql::Result<TotpEnrollment> {
+        let (principal, who) = principal(ctx).await?;
+        let resource = Resource::User {
+            organization_id: who.organization_id,
+            user_id: who.user_id,
+        };
+        let proof = authorize::<permission::EnrollMfa>(ctx, &principal, &who, &resource).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let enrollment = state
+            .identity
+            .enroll_totp(&proof, &origin)
+            .await
+            .map_err(identity_error)?;
+        Ok(TotpEnrollment {
+            secret: enrollment.secret,
+            otpauth_url: enrollment.otpauth_url,
+        })
+    }
+
+    /// Confirms TOTP with a current code; false when the code is wrong.
+    #[graphql(complexity = 300)]
+    async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<bool> {
+        let (principal, who) = principal(ctx).await?;
+        let resource = Resource::User {
+            organization_id: who.organization_id,
+            user_id: who.user_id,
+        };
+        let proof = authorize::<permission::EnrollMfa>(ctx, &principal, &who, &resource).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        state
+            .identity
+            .confirm_totp(&proof, &code, &origin)
+            .await
+            .map_err(identity_error)
+    }
+}
