@@ -95,6 +95,10 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `open` lets `registerOrganization` create organizations; otherwise only the CLI can.
     pub signup: Signup,
+    /// Seconds a WebSocket may take to send `connection_init` before it is closed (4408).
+    pub ws_init_timeout_secs: u64,
+    /// Lifetime of access tokens, in seconds (15 minutes by default).
+    pub access_token_ttl_secs: u64,
     pub store: StoreConfig,
     pub read_models: ReadModelConfig,
 }
@@ -112,6 +116,8 @@ impl Default for Config {
             dev: false,
             cors_origins: Vec::new(),
             signup: Signup::Closed,
+            ws_init_timeout_secs: 5,
+            access_token_ttl_secs: 900,
             store: StoreConfig::default(),
             read_models: ReadModelConfig::default(),
         }
@@ -212,6 +218,8 @@ impl Config {
                         .collect();
                 }
                 "MIRAGE_SIGNUP" => self.signup = choice(key, value)?,
+                "MIRAGE_WS_INIT_TIMEOUT_SECS" => self.ws_init_timeout_secs = parse(key, value)?,
+                "MIRAGE_ACCESS_TOKEN_TTL_SECS" => self.access_token_ttl_secs = parse(key, value)?,
                 "MIRAGE_STORE_KIND" => self.store.kind = choice(key, value)?,
                 "MIRAGE_STORE_URL" => self.store.url = Some(value.clone()),
                 "MIRAGE_STORE_ADMIN_URL" => self.store.admin_url = Some(value.clone()),
@@ -231,6 +239,15 @@ impl Config {
 
     /// Checks the combination of settings; the error names the key to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=60).contains(&self.ws_init_timeout_secs) {
+            return Err(invalid("ws_init_timeout_secs", "must be between 1 and 60"));
+        }
+        if !(1..=3600).contains(&self.access_token_ttl_secs) {
+            return Err(invalid(
+                "access_token_ttl_secs",
+                "must be between 1 and 3600",
+            ));
+        }
         if self.snapshot_every == 0 {
             return Err(invalid("snapshot_every", "must be at least 1"));
         }

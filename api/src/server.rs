@@ -47,9 +47,14 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
             ..HandlerConfig::default()
         },
     );
+    let defaults = IdentityConfig::default();
     let identity_config = IdentityConfig {
         signup_open: config.signup == Signup::Open,
-        ..IdentityConfig::default()
+        jwt: commands::security::JwtConfig {
+            access_ttl: std::time::Duration::from_secs(config.access_token_ttl_secs),
+            ..defaults.jwt.clone()
+        },
+        ..defaults
     };
     let identity = IdentityService::open(handler, &config.data_dir.join("keys"), identity_config)
         .map_err(|e| ServeError::Identity(e.to_string()))?;

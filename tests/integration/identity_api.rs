@@ -18,7 +18,7 @@ const LOGIN: &str = "mutation Login($email: String!, $password: String!, $totp: 
   }
 }";
 const REFRESH: &str = "mutation Refresh($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken expiresIn } }";
-const LOGOUT: &str = "mutation Logout { logout }";
+pub(crate) const LOGOUT: &str = "mutation Logout { logout }";
 const ME: &str =
     "query Me { me { id email displayName role organization { id name } teams { id name } } }";
 const CREATE_USER: &str = "mutation CreateUser($email: String!, $password: String!, $name: String!, $role: Role!) {
@@ -37,7 +37,7 @@ const REVOKE_KEY: &str = "mutation RevokeApiKey($id: ID!) { revokeApiKey(id: $id
 const ENROLL: &str = "mutation EnrollTotp { enrollTotp { secret otpauthUrl } }";
 const CONFIRM: &str = "mutation ConfirmTotp($code: String!) { confirmTotp(code: $code) }";
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]
@@ -45,12 +45,16 @@ fn code(body: &Value) -> &str {
         .unwrap_or("")
 }
 
-async fn open_app() -> TestApp {
+pub(crate) async fn open_app() -> TestApp {
     TestApp::spawn(&[("MIRAGE_SIGNUP", "open")]).await
 }
 
 /// Registers an organization; returns (access token, refresh token, user id, org id).
-async fn register(app: &TestApp, org: &str, email: &str) -> (String, String, String, String) {
+pub(crate) async fn register(
+    app: &TestApp,
+    org: &str,
+    email: &str,
+) -> (String, String, String, String) {
     let body = app
         .graphql_as(
             "",
@@ -73,12 +77,12 @@ async fn register(app: &TestApp, org: &str, email: &str) -> (String, String, Str
     )
 }
 
-async fn login(app: &TestApp, email: &str, password: &str) -> Value {
+pub(crate) async fn login(app: &TestApp, email: &str, password: &str) -> Value {
     app.graphql_as("", LOGIN, json!({ "email": email, "password": password }))
         .await
 }
 
-async fn create_user(app: &TestApp, admin: &str, email: &str, role: &str) -> String {
+pub(crate) async fn create_user(app: &TestApp, admin: &str, email: &str, role: &str) -> String {
     let body = app
         .graphql_as(
             admin,
@@ -93,7 +97,7 @@ async fn create_user(app: &TestApp, admin: &str, email: &str, role: &str) -> Str
         .to_owned()
 }
 
-fn token(body: &Value) -> String {
+pub(crate) fn token(body: &Value) -> String {
     body["data"]["login"]["accessToken"]
         .as_str()
         .unwrap_or_else(|| panic!("no token in {body}"))

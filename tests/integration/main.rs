@@ -11,3 +11,4 @@ mod postgres_store;
 mod projections;
 mod serve;
 mod store_conformance;
+mod ws;

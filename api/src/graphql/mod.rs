@@ -6,9 +6,13 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod query;
+pub mod subscription;
 pub mod types;
+pub mod ws;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
+
+pub use subscription::SubscriptionRoot;
 
 pub use error::ErrorCode;
 
@@ -22,7 +26,7 @@ pub struct MutationRoot(identity::IdentityMutation);
 
 use crate::state::AppState;
 
-pub type MirageSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type MirageSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Most nesting a document may have.
 pub const MAX_DEPTH: usize = 12;
@@ -31,11 +35,11 @@ pub const MAX_COMPLEXITY: usize = 500;
 /// Most directives in one document.
 pub const MAX_DIRECTIVES: usize = 16;
 
-fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)

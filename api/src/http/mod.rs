@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics))
         .route("/graphql", post(graphql::http::graphql_post))
+        .route("/graphql/ws", get(graphql::ws::graphql_ws))
         .layer(axum::Extension(schema))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,0 +1,164 @@
+//! GraphQL over WebSocket (graphql-transport-ws) at `/graphql/ws`.
+//!
+//! The credential travels in `connection_init` (`{"authorization": "Bearer ..."}` or
+//! `{"apiKey": "mk_..."}`) and is checked before anything else is served. A socket that sends
+//! no `connection_init` in time is closed with 4408, one that sends something else first with
+//! 4401, a bad credential with 4403. The connection ends (4401 "session ended") when the access
+//! token expires or the credential is revoked: logout, disable, role or password change.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::Extension;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::Response;
+use commands::identity::{Authenticated, RequestOrigin};
+use futures::{SinkExt, StreamExt};
+
+use super::MirageSchema;
+use super::context::{Credential, RequestContext, check_credential};
+use crate::state::AppState;
+
+/// How often a live connection re-checks its credential.
+const RECHECK: Duration = Duration::from_secs(2);
+
+pub async fn graphql_ws(
+    State(state): State<AppState>,
+    Extension(schema): Extension<MirageSchema>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(socket, schema, state, protocol, peer))
+}
+
+async fn close(
+    mut socket: futures::stream::SplitSink<WebSocket, Message>,
+    code: u16,
+    reason: &str,
+) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.to_owned().into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// The credential a `connection_init` payload carries.
+fn credential_of(init: &serde_json::Value) -> Credential {
+    let payload = &init["payload"];
+    if let Some(key) = payload["apiKey"].as_str() {
+        return Credential::ApiKey(key.to_owned());
+    }
+    payload["authorization"]
+        .as_str()
+        .or_else(|| payload["Authorization"].as_str())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| Credential::Bearer(token.trim().to_owned()))
+        .unwrap_or(Credential::None)
+}
+
+async fn serve(
+    socket: WebSocket,
+    schema: MirageSchema,
+    state: AppState,
+    protocol: GraphQLProtocol,
+    peer: SocketAddr,
+) {
+    let (sink, mut incoming) = socket.split();
+    let timeout = Duration::from_secs(state.config.ws_init_timeout_secs);
+    let first = match tokio::time::timeout(timeout, incoming.next()).await {
+        Err(_) => return close(sink, 4408, "connection initialisation timeout").await,
+        Ok(Some(Ok(Message::Text(text)))) => text,
+        Ok(_) => return close(sink, 4401, "unauthorized").await,
+    };
+    let init: serde_json::Value = serde_json::from_str(first.as_str()).unwrap_or_default();
+    if init["type"] != "connection_init" {
+        return close(sink, 4401, "unauthorized").await;
+    }
+    let origin = RequestOrigin {
+        ip: Some(peer.ip()),
+        correlation_id: Some(uuid::Uuid::now_v7()),
+    };
+    let credential = credential_of(&init);
+    let who = match check_credential(&state, &credential, &origin).await {
+        Ok(Some(who)) => who,
+        Ok(None) | Err(_) => return close(sink, 4403, "forbidden").await,
+    };
+    // A connection lives until the token's `exp`, without the verification leeway, so a token
+    // that a live connection would already have been closed for cannot open a new one.
+    if who.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+        return close(sink, 4403, "forbidden").await;
+    }
+
+    let mut data = Data::default();
+    data.insert(RequestContext::authenticated(origin, who.clone()));
+    let (outgoing, mut to_client) = futures::channel::mpsc::channel::<Message>(64);
+    let input = futures::stream::once(async move { Ok(Message::Text(first)) }).chain(incoming);
+    let connection = GraphQLWebSocket::new_with_pair(outgoing, input, schema, protocol)
+        .with_data(data)
+        .on_connection_init(|_| async { Ok(Data::default()) });
+    let mut graphql = tokio::spawn(connection.serve());
+    let ended = session_end(state, credential, origin, who);
+    tokio::pin!(ended);
+    let mut sink = sink;
+    loop {
+        tokio::select! {
+            message = to_client.next() => match message {
+                Some(message) => {
+                    if sink.send(message).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            () = &mut ended => {
+                graphql.abort();
+                return close(sink, 4401, "session ended").await;
+            }
+            _ = &mut graphql => {
+                while let Ok(message) = to_client.try_recv() {
+                    let _ = sink.send(message).await;
+                }
+                break;
+            }
+        }
+    }
+    graphql.abort();
+}
+
+/// Resolves when the connection's credential stops being valid.
+async fn session_end(
+    state: AppState,
+    credential: Credential,
+    origin: RequestOrigin,
+    who: Authenticated,
+) {
+    let expiry = async {
+        match who.expires_at {
+            Some(at) => {
+                let left = (at - chrono::Utc::now()).to_std().unwrap_or_default();
+                tokio::time::sleep(left).await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let revoked = async {
+        loop {
+            tokio::time::sleep(RECHECK).await;
+            match check_credential(&state, &credential, &origin).await {
+                Ok(Some(current)) if current.role == who.role => {}
+                _ => return,
+            }
+        }
+    };
+    tokio::select! {
+        () = expiry => {}
+        () = revoked => {}
+    }
+}
