@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use commands::identity::NamedOidcProvider;
+use commands::identity::oidc_login::is_valid_provider_name;
+use commands::security::OidcProviderConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -101,6 +104,8 @@ pub struct Config {
     pub access_token_ttl_secs: u64,
     pub store: StoreConfig,
     pub read_models: ReadModelConfig,
+    /// OpenID providers users may log in with (`[[oidc]]`, or `MIRAGE_OIDC_<NAME>_*`).
+    pub oidc: Vec<OidcConfig>,
 }
 
 impl Default for Config {
@@ -120,9 +125,122 @@ impl Default for Config {
             access_token_ttl_secs: 900,
             store: StoreConfig::default(),
             read_models: ReadModelConfig::default(),
+            oidc: Vec::new(),
         }
     }
 }
+
+/// One OpenID provider (`[[oidc]]`). Environment variables `MIRAGE_OIDC_<NAME>_ISSUER`,
+/// `_CLIENT_ID`, `_CLIENT_SECRET`, `_REDIRECT_URI` and `_SCOPES` (comma-separated) set the fields
+/// of the provider named `<name>` (lower-cased), adding it if the file has none of that name.
+#[derive(Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Short name clients pass to `oidcBegin`: a-z, 0-9 and `_`, starting with a letter.
+    pub name: String,
+    /// Issuer identifier; the provider's discovery document must name exactly this.
+    pub issuer: String,
+    pub client_id: String,
+    /// Absent for a public client (PKCE only).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// Mirage's callback URL as registered at the provider.
+    pub redirect_uri: String,
+    /// Scopes besides `openid` (always asked for).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for OidcConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcConfig")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl OidcConfig {
+    /// The identity service's view of this provider.
+    pub fn provider(&self) -> NamedOidcProvider {
+        NamedOidcProvider {
+            name: self.name.clone(),
+            config: OidcProviderConfig {
+                issuer: self.issuer.clone(),
+                client_id: self.client_id.clone(),
+                client_secret: self.client_secret.clone(),
+                redirect_uri: self.redirect_uri.clone(),
+                scopes: self.scopes.clone(),
+            },
+        }
+    }
+
+    /// Checks what can be checked without the provider (discovery checks the rest on first
+    /// use); errors name the key, e.g. `oidc.google.issuer`.
+    fn validate(&self, index: usize) -> Result<(), ConfigError> {
+        if !is_valid_provider_name(&self.name) {
+            return Err(invalid(
+                &format!("oidc[{index}].name"),
+                format!(
+                    "{:?} must be 1 to 32 of a-z, 0-9 and _, starting with a letter",
+                    self.name
+                ),
+            ));
+        }
+        let key = |field: &str| format!("oidc.{}.{field}", self.name);
+        let url = |field: &str, value: &str| -> Result<(), ConfigError> {
+            let scheme_ok = value.starts_with("https://") || value.starts_with("http://");
+            if value.is_empty() {
+                return Err(invalid(&key(field), "required"));
+            }
+            if !scheme_ok || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(invalid(
+                    &key(field),
+                    format!("{value:?} is not an http(s) url"),
+                ));
+            }
+            Ok(())
+        };
+        url("issuer", &self.issuer)?;
+        url("redirect_uri", &self.redirect_uri)?;
+        if self.client_id.trim().is_empty() {
+            return Err(invalid(&key("client_id"), "required"));
+        }
+        if self.client_secret.as_deref().is_some_and(str::is_empty) {
+            return Err(invalid(
+                &key("client_secret"),
+                "must not be empty (leave it out for a public client)",
+            ));
+        }
+        if self
+            .scopes
+            .iter()
+            .any(|scope| scope.is_empty() || scope.chars().any(|c| c.is_whitespace()))
+        {
+            return Err(invalid(
+                &key("scopes"),
+                "scopes must be non-empty and without spaces",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The settings `MIRAGE_OIDC_<NAME>_<FIELD>` can set, longest suffix first.
+const OIDC_ENV_FIELDS: [&str; 5] = [
+    "_CLIENT_SECRET",
+    "_REDIRECT_URI",
+    "_CLIENT_ID",
+    "_ISSUER",
+    "_SCOPES",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -234,6 +352,59 @@ impl Config {
                 _ => {}
             }
         }
+        // Sorted, so providers the environment adds come in a stable order.
+        let mut oidc: Vec<(&String, &String)> = env
+            .iter()
+            .filter(|(key, _)| key.starts_with("MIRAGE_OIDC_"))
+            .collect();
+        oidc.sort();
+        for (key, value) in oidc {
+            self.apply_oidc_env(key, value)?;
+        }
+        Ok(())
+    }
+
+    /// One `MIRAGE_OIDC_<NAME>_<FIELD>` variable.
+    fn apply_oidc_env(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let rest = key.strip_prefix("MIRAGE_OIDC_").unwrap_or(key);
+        let Some((name, field)) = OIDC_ENV_FIELDS.iter().find_map(|field| {
+            rest.strip_suffix(field)
+                .filter(|name| !name.is_empty())
+                .map(|name| (name.to_ascii_lowercase(), *field))
+        }) else {
+            return Err(invalid(
+                key,
+                "expected MIRAGE_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET, _REDIRECT_URI or _SCOPES",
+            ));
+        };
+        let index = match self.oidc.iter().position(|p| p.name == name) {
+            Some(index) => index,
+            None => {
+                self.oidc.push(OidcConfig {
+                    name,
+                    ..OidcConfig::default()
+                });
+                self.oidc.len() - 1
+            }
+        };
+        let Some(provider) = self.oidc.get_mut(index) else {
+            return Err(invalid(key, "cannot add the provider"));
+        };
+        let value = value.to_owned();
+        match field {
+            "_ISSUER" => provider.issuer = value,
+            "_CLIENT_ID" => provider.client_id = value,
+            "_CLIENT_SECRET" => provider.client_secret = Some(value),
+            "_REDIRECT_URI" => provider.redirect_uri = value,
+            _ => {
+                provider.scopes = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|scope| !scope.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+        }
         Ok(())
     }
 
@@ -303,6 +474,20 @@ impl Config {
                 return Err(invalid(
                     "cors_origins",
                     format!("{origin:?} is not an http(s) origin"),
+                ));
+            }
+        }
+        for (index, provider) in self.oidc.iter().enumerate() {
+            provider.validate(index)?;
+            if self
+                .oidc
+                .iter()
+                .take(index)
+                .any(|p| p.name == provider.name)
+            {
+                return Err(invalid(
+                    &format!("oidc.{}.name", provider.name),
+                    "configured twice",
                 ));
             }
         }
@@ -396,5 +581,94 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(missing, ConfigError::File { .. }));
+    }
+
+    #[test]
+    fn oidc_providers_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mirage.toml");
+        std::fs::write(
+            &path,
+            "[[oidc]]\nname = \"corp\"\nissuer = \"https://idp.corp.example\"\n\
+             client_id = \"mirage\"\nredirect_uri = \"https://mirage.example/cb\"\n\
+             scopes = [\"email\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(
+            Some(&path),
+            &env(&[
+                ("MIRAGE_OIDC_CORP_CLIENT_SECRET", "s3cret"),
+                ("MIRAGE_OIDC_GITLAB_ISSUER", "https://gitlab.example"),
+                ("MIRAGE_OIDC_GITLAB_CLIENT_ID", "abc"),
+                (
+                    "MIRAGE_OIDC_GITLAB_REDIRECT_URI",
+                    "https://mirage.example/cb2",
+                ),
+                ("MIRAGE_OIDC_GITLAB_SCOPES", "email, profile"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(config.oidc.len(), 2);
+        let corp = &config.oidc[0];
+        assert_eq!(corp.name, "corp");
+        assert_eq!(corp.client_secret.as_deref(), Some("s3cret"));
+        assert_eq!(corp.scopes, ["email"]);
+        assert!(!format!("{config:?}").contains("s3cret"), "debug hides it");
+        let gitlab = config.oidc[1].provider();
+        assert_eq!(gitlab.name, "gitlab");
+        assert_eq!(gitlab.config.issuer, "https://gitlab.example");
+        assert_eq!(gitlab.config.client_id, "abc");
+        assert_eq!(gitlab.config.client_secret, None);
+        assert_eq!(gitlab.config.scopes, ["email", "profile"]);
+    }
+
+    #[test]
+    fn oidc_errors_name_the_key() {
+        let complete = [
+            ("MIRAGE_OIDC_IDP_ISSUER", "https://idp.example"),
+            ("MIRAGE_OIDC_IDP_CLIENT_ID", "mirage"),
+            ("MIRAGE_OIDC_IDP_REDIRECT_URI", "https://mirage.example/cb"),
+        ];
+        Config::load(None, &env(&complete), &Overrides::default()).unwrap();
+        let cases: [(&[(&str, &str)], &str); 6] = [
+            (&complete[1..], "oidc.idp.issuer"),
+            (&complete[..2], "oidc.idp.redirect_uri"),
+            (&[complete[0], complete[2]], "oidc.idp.client_id"),
+            (
+                &[("MIRAGE_OIDC_IDP_ISSUER", "ftp://idp.example")],
+                "oidc.idp.issuer",
+            ),
+            (
+                &[("MIRAGE_OIDC_IDP_CLIENTID", "x")],
+                "MIRAGE_OIDC_IDP_CLIENTID",
+            ),
+            (&[("MIRAGE_OIDC__ISSUER", "x")], "MIRAGE_OIDC__ISSUER"),
+        ];
+        for (pairs, named) in cases {
+            let error = Config::load(None, &env(pairs), &Overrides::default()).unwrap_err();
+            assert!(error.to_string().starts_with(named), "{named}: {error}");
+        }
+        let mut with_secret = complete.to_vec();
+        with_secret.push(("MIRAGE_OIDC_IDP_CLIENT_SECRET", ""));
+        let error = Config::load(None, &env(&with_secret), &Overrides::default()).unwrap_err();
+        assert!(
+            error.to_string().starts_with("oidc.idp.client_secret"),
+            "{error}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mirage.toml");
+        let provider = "[[oidc]]\nname = \"idp\"\nissuer = \"https://a.example\"\n\
+                        client_id = \"x\"\nredirect_uri = \"https://m.example/cb\"\n";
+        std::fs::write(&path, format!("{provider}{provider}")).unwrap();
+        let error = Config::load(Some(&path), &env(&[]), &Overrides::default()).unwrap_err();
+        assert!(error.to_string().starts_with("oidc.idp.name"), "{error}");
+        std::fs::write(&path, provider.replace("idp", "Bad Name")).unwrap();
+        let error = Config::load(Some(&path), &env(&[]), &Overrides::default()).unwrap_err();
+        assert!(error.to_string().starts_with("oidc[0].name"), "{error}");
+        std::fs::write(&path, format!("{provider}clientid = \"y\"\n")).unwrap();
+        let error = Config::load(Some(&path), &env(&[]), &Overrides::default()).unwrap_err();
+        assert!(error.to_string().contains("clientid"), "{error}");
     }
 }

@@ -50,6 +50,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
     let defaults = IdentityConfig::default();
     let identity_config = IdentityConfig {
         signup_open: config.signup == Signup::Open,
+        oidc: config.oidc.iter().map(|p| p.provider()).collect(),
         jwt: commands::security::JwtConfig {
             access_ttl: std::time::Duration::from_secs(config.access_token_ttl_secs),
             ..defaults.jwt.clone()

@@ -1,7 +1,9 @@
 //! Command handling: load an aggregate (snapshot + newer events), let the domain decide, append
 //! the decision with the version it was based on, snapshot every N events. Nothing else.
 
-use std::sync::Arc;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use domain::codec::DecodeError;
 use domain::{Aggregate, CommandContext, DomainError, EventCodec, EventMeta, NewEvent, StreamId};
@@ -71,23 +73,90 @@ pub struct Executed<S> {
 
 const PAGE: usize = 1000;
 
+/// Aggregate states this process loaded, reused only while the store vouches that their stream
+/// is still at the same version (see [`EventStore::known_version`]).
+#[derive(Default)]
+struct StateCache {
+    entries: Mutex<HashMap<(TypeId, StreamId), CachedState>>,
+}
+
+struct CachedState {
+    version: u64,
+    snapshot_version: u64,
+    state: Arc<dyn Any + Send + Sync>,
+}
+
+const MAX_CACHED_STATES: usize = 50_000;
+
+impl StateCache {
+    fn get<S: Clone + 'static>(&self, stream: &StreamId, version: u64) -> Option<Loaded<S>> {
+        let entries = self.entries.lock().ok()?;
+        let cached = entries.get(&(TypeId::of::<S>(), stream.clone()))?;
+        if cached.version != version {
+            return None;
+        }
+        let state = cached.state.downcast_ref::<S>()?.clone();
+        Some(Loaded {
+            state,
+            version,
+            snapshot_version: cached.snapshot_version,
+        })
+    }
+
+    fn put<S: Clone + Send + Sync + 'static>(&self, stream: &StreamId, loaded: &Loaded<S>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_CACHED_STATES {
+                entries.clear();
+            }
+            entries.insert(
+                (TypeId::of::<S>(), stream.clone()),
+                CachedState {
+                    version: loaded.version,
+                    snapshot_version: loaded.snapshot_version,
+                    state: Arc::new(loaded.state.clone()),
+                },
+            );
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct CommandHandler {
     store: Arc<dyn EventStore>,
     config: HandlerConfig,
+    cache: Arc<StateCache>,
 }
 
 impl CommandHandler {
     pub fn new(store: Arc<dyn EventStore>, config: HandlerConfig) -> Self {
-        Self { store, config }
+        Self {
+            store,
+            config,
+            cache: Arc::new(StateCache::default()),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn EventStore> {
         &self.store
     }
 
-    /// Loads an aggregate from its latest usable snapshot and the events after it.
+    /// Loads an aggregate: from memory when the store vouches the stream is unchanged, else
+    /// from its latest usable snapshot and the events after it.
     pub async fn load<A: Aggregate>(
+        &self,
+        stream: &StreamId,
+    ) -> Result<Loaded<A::State>, CommandError> {
+        if let Some(version) = self.store.known_version(stream)
+            && let Some(loaded) = self.cache.get::<A::State>(stream, version)
+        {
+            return Ok(loaded);
+        }
+        let loaded = self.load_from_store::<A>(stream).await?;
+        self.cache.put(stream, &loaded);
+        Ok(loaded)
+    }
+
+    async fn load_from_store<A: Aggregate>(
         &self,
         stream: &StreamId,
     ) -> Result<Loaded<A::State>, CommandError> {
@@ -172,10 +241,20 @@ impl CommandHandler {
             .append_decided::<A>(stream, loaded.version, &events, context)
             .await?;
         let state = events.iter().fold(loaded.state, A::evolve);
+        let mut snapshot_version = loaded.snapshot_version;
         if append.next_expected_version - loaded.snapshot_version >= self.config.snapshot_every {
             self.snapshot::<A>(stream, &state, append.next_expected_version)
                 .await;
+            snapshot_version = append.next_expected_version;
         }
+        self.cache.put(
+            stream,
+            &Loaded {
+                state: state.clone(),
+                version: append.next_expected_version,
+                snapshot_version,
+            },
+        );
         Ok(Executed {
             state,
             events: events.len(),

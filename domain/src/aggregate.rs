@@ -39,7 +39,7 @@ pub trait Aggregate {
     const CATEGORY: &'static str;
     const SNAPSHOT_VERSION: u32 = 1;
 
-    type State: Default + Clone + Serialize + DeserializeOwned + Send + Sync;
+    type State: Default + Clone + Serialize + DeserializeOwned + Send + Sync + 'static;
     type Command;
     type Event: EventCodec + Send + Sync;
 

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use crate::codec::{EventCodec, StoredPayload};
 use crate::identity::{
-    ApiKeyEvent, EmailClaimEvent, ProjectEvent, SecurityEvent, SessionEvent, TeamEvent, UserEvent,
+    ApiKeyEvent, EmailClaimEvent, OidcLinkEvent, ProjectEvent, SecurityEvent, SessionEvent,
+    TeamEvent, UserEvent,
 };
 use crate::organization::OrganizationEvent;
 
@@ -16,8 +17,9 @@ fn decodes(payload: &StoredPayload) -> Result<(), String> {
         E::decode(payload).map(|_| ()).map_err(|e| e.to_string())
     }
     let category = payload.event_type.as_str();
-    let routes: [(&str, Decoder); 8] = [
+    let routes: [(&str, Decoder); 9] = [
         ("Email", with::<EmailClaimEvent>),
+        ("Oidc", with::<OidcLinkEvent>),
         ("Organization", with::<OrganizationEvent>),
         ("User", with::<UserEvent>),
         ("Team", with::<TeamEvent>),

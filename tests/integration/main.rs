@@ -7,6 +7,7 @@ mod handler;
 mod identity_api;
 mod identity_read_model;
 mod oidc;
+mod oidc_login;
 mod postgres_store;
 mod projections;
 mod serve;

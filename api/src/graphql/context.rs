@@ -105,6 +105,22 @@ pub async fn principal(ctx: &Context<'_>) -> async_graphql::Result<(Principal, A
     Ok((principal, who))
 }
 
+/// The caller as the policy sees them for actions on themselves (their user, their API keys,
+/// their MFA): ownership of those never depends on teams, so none are looked up.
+pub async fn self_principal(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<(Principal, Authenticated)> {
+    let who = authenticated(ctx).await?;
+    let principal = Principal {
+        user_id: who.user_id,
+        organization_id: who.organization_id,
+        role: who.role,
+        teams: BTreeSet::new(),
+        via_api_key: who.api_key_id.is_some(),
+    };
+    Ok((principal, who))
+}
+
 /// Asks the policy; a refusal is recorded as a security event. Another organization's
 /// resource answers NOT_FOUND, exactly like a missing one.
 pub async fn authorize<P: Permission>(

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::MirageSchema;
 use super::context::{Credential, RequestContext};
+use super::{ErrorCode, MirageSchema};
 use commands::identity::RequestOrigin;
 
 /// The credential in `Authorization: Bearer ...` or `X-Api-Key: ...`.
@@ -78,6 +78,19 @@ pub async fn graphql_post(
         correlation_id: Some(uuid::Uuid::now_v7()),
     };
     let request = request.data(RequestContext::new(origin, credential(&headers)));
-    let response = schema.execute(request).await;
+    let mut response = schema.execute(request).await;
+    with_codes(&mut response.errors);
     axum::Json(response).into_response()
+}
+
+/// The errors async-graphql makes itself (parse and validation errors, depth, complexity and
+/// directive limits, variable coercion) carry no `extensions.code`; every error a client sees
+/// has one, so those become BAD_USER_INPUT with their message kept.
+fn with_codes(errors: &mut [async_graphql::ServerError]) {
+    for error in errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", ErrorCode::BadUserInput.as_str());
+        }
+    }
 }

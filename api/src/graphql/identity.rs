@@ -10,7 +10,7 @@ use commands::identity::sessions::LoginOutcome;
 use domain::policy::{Resource, permission};
 use projections::read_models::identity::queries;
 
-use super::context::{authenticated, authorize, principal, request, state};
+use super::context::{authenticated, authorize, principal, request, self_principal, state};
 use super::error::{ErrorCode, identity_error, internal};
 use super::types::{
     AuthPayload, CreatedApiKey, LoginPayload, Project, Role, Team, TokenPair, TotpEnrollment, User,
@@ -87,7 +87,7 @@ pub struct IdentityQuery;
 impl IdentityQuery {
     /// The caller.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        let (principal, who) = principal(ctx).await?;
+        let (principal, who) = self_principal(ctx).await?;
         let resource = Resource::User {
             organization_id: who.organization_id,
             user_id: who.user_id,
@@ -401,7 +401,7 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> async_graphql::Result<CreatedApiKey> {
-        let (principal, who) = principal(ctx).await?;
+        let (principal, who) = self_principal(ctx).await?;
         let resource = Resource::ApiKey {
             organization_id: who.organization_id,
             owner_user_id: who.user_id,
@@ -431,7 +431,7 @@ impl IdentityMutation {
     }
 
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        let (principal, who) = principal(ctx).await?;
+        let (principal, who) = self_principal(ctx).await?;
         let state = state(ctx)?;
         let origin = request(ctx)?.origin;
         let key_id = parse_id(&id).ok_or_else(not_found)?;
@@ -457,7 +457,7 @@ impl IdentityMutation {
     }
 
     async fn enroll_totp(&self, ctx: &Context<'_>) -> async_graphql::Result<TotpEnrollment> {
-        let (principal, who) = principal(ctx).await?;
+        let (principal, who) = self_principal(ctx).await?;
         let resource = Resource::User {
             organization_id: who.organization_id,
             user_id: who.user_id,
@@ -479,7 +479,7 @@ impl IdentityMutation {
     /// Confirms TOTP with a current code; false when the code is wrong.
     #[graphql(complexity = 300)]
     async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<bool> {
-        let (principal, who) = principal(ctx).await?;
+        let (principal, who) = self_principal(ctx).await?;
         let resource = Resource::User {
             organization_id: who.organization_id,
             user_id: who.user_id,

@@ -5,6 +5,7 @@ pub mod context;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod oidc;
 pub mod query;
 pub mod subscription;
 pub mod types;
@@ -22,7 +23,7 @@ pub struct QueryRoot(query::ServerQuery, identity::IdentityQuery);
 
 /// Every mutation field.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(identity::IdentityMutation);
+pub struct MutationRoot(identity::IdentityMutation, oidc::OidcMutation);
 
 use crate::state::AppState;
 

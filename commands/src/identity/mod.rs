@@ -1,10 +1,11 @@
-//! Identity services: registration, login (password, TOTP), refresh-token rotation with re-use
-//! detection, logout, per-request authentication of access tokens and API keys, and the account,
-//! team, project and API-key commands. Each function checks, decides through the domain,
-//! appends, and records security events; nothing here knows HTTP or GraphQL.
+//! Identity services: registration, login (password, TOTP, OpenID Connect), refresh-token
+//! rotation with re-use detection, logout, per-request authentication of access tokens and API
+//! keys, and the account, team, project and API-key commands. Each function checks, decides
+//! through the domain, appends, and records security events; nothing here knows HTTP or GraphQL.
 
 pub mod accounts;
 mod error;
+pub mod oidc_login;
 pub mod sessions;
 mod throttle;
 
@@ -19,6 +20,7 @@ use domain::{Aggregate, CommandContext, EventCodec, EventMeta, NewEvent, StreamI
 use uuid::Uuid;
 
 pub use error::IdentityError;
+pub use oidc_login::{NamedOidcProvider, OidcOutcome, OidcPurpose};
 pub use throttle::LoginThrottle;
 
 use crate::handler::CommandHandler;
@@ -34,6 +36,8 @@ pub struct IdentityConfig {
     pub jwt: JwtConfig,
     /// Absolute lifetime of a refresh-token family.
     pub refresh_lifetime: chrono::TimeDelta,
+    /// OpenID providers users may log in with, by name; discovered on first use.
+    pub oidc: Vec<NamedOidcProvider>,
 }
 
 impl Default for IdentityConfig {
@@ -43,6 +47,7 @@ impl Default for IdentityConfig {
             password_policy: PasswordPolicy::default(),
             jwt: JwtConfig::default(),
             refresh_lifetime: chrono::TimeDelta::days(7),
+            oidc: Vec::new(),
         }
     }
 }
@@ -92,6 +97,7 @@ pub struct IdentityService {
     jwt: RwLock<Arc<JwtKeys>>,
     secrets: SecretBox,
     throttle: LoginThrottle,
+    oidc: oidc_login::OidcLogins,
     config: IdentityConfig,
 }
 
@@ -104,11 +110,13 @@ impl IdentityService {
     ) -> Result<Self, IdentityError> {
         let jwt = JwtKeys::load_or_create(keys_dir, config.jwt.clone())?;
         let secrets = SecretBox::load_or_create(&keys_dir.join("secrets.key"))?;
+        let oidc = oidc_login::OidcLogins::new(&config.oidc)?;
         Ok(Self {
             handler,
             jwt: RwLock::new(Arc::new(jwt)),
             secrets,
             throttle: LoginThrottle::default(),
+            oidc,
             config,
         })
     }

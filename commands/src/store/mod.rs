@@ -10,6 +10,7 @@ mod record;
 pub mod sqlite;
 mod subscription;
 mod validate;
+mod versions;
 
 use std::fmt;
 use std::sync::Arc;
@@ -179,6 +180,12 @@ pub trait EventStore: Send + Sync + 'static {
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError>;
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// The stream's current version when this process knows it for certain without asking the
+    /// database (a single-writer store); `None` means "ask".
+    fn known_version(&self, _stream: &StreamId) -> Option<u64> {
+        None
+    }
 
     /// A short name for logs and metrics: `sqlite`, `postgres`, `kurrentdb`.
     fn backend(&self) -> &'static str;

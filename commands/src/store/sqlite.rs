@@ -23,6 +23,7 @@ use super::group_commit::{AppendJob, BatchWriter, WriterHandle, spawn_writer};
 use super::plan::{StoredId, StreamHead, plan_batch};
 use super::record;
 use super::validate::validate_append;
+use super::versions::KnownVersions;
 use super::{
     AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError, StoreLimits,
 };
@@ -50,6 +51,7 @@ impl SqliteStoreConfig {
 
 pub struct SqliteStore {
     writer: WriterHandle,
+    known: std::sync::Arc<KnownVersions>,
     reads: SqlitePool,
     snapshots: SqlitePool,
     changes: watch::Receiver<u64>,
@@ -151,16 +153,19 @@ impl SqliteStore {
             .map_err(backend)?;
 
         let (changes_tx, changes) = watch::channel(0);
+        let known = std::sync::Arc::new(KnownVersions::default());
         let writer = spawn_writer(
             SqliteWriter {
                 connection,
                 last_position: u64::try_from(last.unwrap_or(0)).unwrap_or(0),
                 changes: changes_tx,
+                known: known.clone(),
             },
             config.max_batch_events,
         );
         Ok(Self {
             writer,
+            known,
             reads,
             snapshots,
             changes,
@@ -180,6 +185,7 @@ struct SqliteWriter {
     connection: SqliteConnection,
     last_position: u64,
     changes: watch::Sender<u64>,
+    known: std::sync::Arc<KnownVersions>,
 }
 
 #[async_trait]
@@ -209,6 +215,12 @@ impl BatchWriter for SqliteWriter {
         upsert_heads(&mut tx, &plan.heads).await?;
         tx.commit().await.map_err(backend)?;
         self.last_position = position;
+        // Before anyone is told: a version known here is never older than an acknowledged append.
+        self.known.committed(
+            plan.heads
+                .iter()
+                .map(|(stream, head)| (stream, head.version)),
+        );
         Ok(plan.results())
     }
 
@@ -396,7 +408,14 @@ impl EventStore for SqliteStore {
             query = query.bind(bound);
         }
         let query = query.bind(to_i64(limit as u64));
-        read_page(&self.reads, query, 0).await
+        let events = read_page(&self.reads, query, 0).await?;
+        if until == ReadBound::End
+            && events.len() < limit
+            && let Some(last) = events.last()
+        {
+            self.known.observed(stream.as_str(), last.version);
+        }
+        Ok(events)
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64, StoreError> {
@@ -471,6 +490,10 @@ impl EventStore for SqliteStore {
         .await
         .map_err(backend)?;
         Ok(())
+    }
+
+    fn known_version(&self, stream: &StreamId) -> Option<u64> {
+        self.known.get(stream.as_str())
     }
 
     fn backend(&self) -> &'static str {

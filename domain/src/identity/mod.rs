@@ -6,7 +6,8 @@
 //!
 //! Event type names start with the aggregate's name, so a prefix names exactly one codec:
 //! `User*` -> [`UserEvent`], `Team*` -> [`TeamEvent`], `Project*` -> [`ProjectEvent`],
-//! `ApiKey*` -> [`ApiKeyEvent`], `Session*` -> [`SessionEvent`], `Security*` -> [`SecurityEvent`].
+//! `ApiKey*` -> [`ApiKeyEvent`], `Session*` -> [`SessionEvent`], `Security*` -> [`SecurityEvent`],
+//! `Email*` -> [`EmailClaimEvent`], `Oidc*` -> [`OidcLinkEvent`].
 
 pub mod api_key;
 pub mod audit;
@@ -14,6 +15,7 @@ pub mod digest;
 pub mod email;
 pub mod email_claim;
 pub mod names;
+pub mod oidc_link;
 pub mod project;
 pub mod role;
 pub mod session;
@@ -26,6 +28,7 @@ pub use digest::{Sha256Digest, digests_equal};
 pub use email::Email;
 pub use email_claim::EmailClaimEvent;
 pub use names::{validate_display_name, validate_resource_name};
+pub use oidc_link::OidcLinkEvent;
 pub use project::{Project, ProjectCommand, ProjectEvent, ProjectState};
 pub use role::Role;
 pub use session::{
