@@ -42,6 +42,9 @@ pub enum Command {
     /// Administration: organizations and their first administrator.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Access-token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -72,6 +75,13 @@ pub enum AdminCommand {
         #[arg(long)]
         display_name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Start signing with a new key; the previous key keeps verifying the tokens it signed
+    /// (restart running servers to pick the new key up).
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::{AdminCommand, AuditCommand, BenchCommand, Cli, Command, ProjectionsCommand};
+use crate::cli::{
+    AdminCommand, AuditCommand, BenchCommand, Cli, Command, KeysCommand, ProjectionsCommand,
+};
 use crate::config::{Config, Overrides};
 use crate::server;
 
@@ -103,6 +105,13 @@ pub async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<ExitC
                     "userId": user.id,
                 })
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let dir = config.data_dir.join("keys");
+            let mut keys = commands::security::JwtKeys::load_or_create(&dir, Default::default())?;
+            keys.rotate(&dir)?;
+            println!("{}", serde_json::json!({ "liveKeys": keys.kids() }));
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::Store(args)) => {

@@ -592,3 +592,161 @@ async fn an_operator_creates_organizations_when_signup_is_closed() {
     assert_eq!(me["data"]["me"]["organization"]["name"], "Ops Org", "{me}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_events_are_recorded_and_no_secret_enters_the_log() {
+    let app = open_app().await;
+    let (admin, refresh, admin_id, org_id) = register(&app, "Acme", "alice@acme.test").await;
+    create_user(&app, &admin, "ana@acme.test", "ANALYST").await;
+    login(&app, "ana@acme.test", "wrong password!").await;
+    login(&app, "nobody@acme.test", PASSWORD).await;
+    let ana = token(&login(&app, "ana@acme.test", PASSWORD).await);
+    let denied = app
+        .graphql_as(
+            &ana,
+            CREATE_USER,
+            json!({ "email": "x@acme.test", "password": PASSWORD, "name": "X", "role": "USER" }),
+        )
+        .await;
+    assert_eq!(code(&denied), "FORBIDDEN");
+    let key = app
+        .graphql_as(&admin, CREATE_KEY, json!({ "name": "ci", "role": "USER" }))
+        .await["data"]["createApiKey"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotated = app
+        .graphql_as("", REFRESH, json!({ "token": refresh }))
+        .await;
+    let new_refresh = rotated["data"]["refreshToken"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.graphql_as("", REFRESH, json!({ "token": refresh }))
+        .await;
+
+    let mut log = Vec::new();
+    let mut after = None;
+    loop {
+        let page = app.state.store.read_all(after, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.position);
+        log.extend(page);
+    }
+    let types: Vec<&str> = log.iter().map(|e| e.event_type()).collect();
+    for expected in [
+        "SecurityLoginFailed",
+        "SecurityLoginSucceeded",
+        "SecurityAuthorizationDenied",
+        "SecurityTokenRefreshed",
+        "SecurityRefreshTokenReused",
+        "UserRegistered",
+        "ApiKeyCreated",
+    ] {
+        assert!(
+            types.contains(&expected),
+            "{expected} missing from {types:?}"
+        );
+    }
+    let org_stream = format!("audit-{org_id}");
+    let succeeded = log
+        .iter()
+        .find(|e| e.event_type() == "SecurityLoginSucceeded" && e.stream_id.as_str() == org_stream)
+        .expect("a login is audited in its organization's stream");
+    assert!(succeeded.meta.actor.starts_with("user:"));
+    assert_eq!(
+        succeeded.meta.organization.map(|o| o.to_string()),
+        Some(org_id.clone())
+    );
+    let payload = String::from_utf8_lossy(&succeeded.payload.data);
+    assert!(
+        payload.contains("127.0.0.1"),
+        "the source address is recorded: {payload}"
+    );
+    let created_by_admin = log
+        .iter()
+        .find(|e| e.event_type() == "UserRegistered" && e.meta.actor == format!("user:{admin_id}"))
+        .expect("admin actions carry their actor");
+    assert!(created_by_admin.meta.correlation_id.is_some());
+
+    for event in &log {
+        let stored = String::from_utf8_lossy(&event.payload.data);
+        for secret in [
+            PASSWORD,
+            "wrong password!",
+            &admin,
+            &ana,
+            &refresh,
+            &new_refresh,
+            &key,
+        ] {
+            assert!(
+                !stored.contains(secret) && !event.meta.actor.contains(secret),
+                "a secret entered {}: {stored}",
+                event.event_type()
+            );
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_signing_key_keeps_issued_tokens_working_for_one_rotation() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let env: std::collections::HashMap<String, String> = [
+        ("MIRAGE_LOG_LEVEL".to_owned(), "warn".to_owned()),
+        ("MIRAGE_SIGNUP".to_owned(), "open".to_owned()),
+    ]
+    .into();
+    let config = || {
+        api::config::Config::load(
+            None,
+            &env,
+            &api::config::Overrides {
+                listen: Some("127.0.0.1:0".parse().unwrap()),
+                data_dir: Some(dir.path().to_path_buf()),
+                dev: false,
+            },
+        )
+        .unwrap()
+    };
+    let rotate = || {
+        api::cli::Cli::parse_from([
+            "mirage",
+            "--data-dir",
+            &dir.path().display().to_string(),
+            "keys",
+            "rotate",
+        ])
+    };
+    let app = TestApp::spawn_with(config()).await;
+    let (old_token, _, _, _) = register(&app, "Acme", "alice@acme.test").await;
+    app.stop().await;
+
+    api::run::run(rotate(), env.clone()).await.unwrap();
+    let app = TestApp::spawn_with(config()).await;
+    let me = app.graphql_as(&old_token, ME, json!({})).await;
+    assert_eq!(
+        me["data"]["me"]["email"], "alice@acme.test",
+        "the previous key still verifies"
+    );
+    let new_token = token(&login(&app, "alice@acme.test", PASSWORD).await);
+    assert_eq!(
+        app.graphql_as(&new_token, ME, json!({})).await["data"]["me"]["email"],
+        "alice@acme.test"
+    );
+    app.stop().await;
+
+    api::run::run(rotate(), env.clone()).await.unwrap();
+    let app = TestApp::spawn_with(config()).await;
+    assert_eq!(
+        code(&app.graphql_as(&old_token, ME, json!({})).await),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(
+        app.graphql_as(&new_token, ME, json!({})).await["data"]["me"]["email"],
+        "alice@acme.test"
+    );
+    app.stop().await;
+}

@@ -1,9 +1,11 @@
 //! Mirage's one integration-test binary. Each module covers one area against real components.
 
 mod audit;
+mod authz_matrix;
 mod contract;
 mod crash;
 mod handler;
+mod hostile;
 mod identity_api;
 mod identity_read_model;
 mod oidc;

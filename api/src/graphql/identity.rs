@@ -231,6 +231,10 @@ impl IdentityMutation {
     /// Ends the caller's session.
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let who = authenticated(ctx).await?;
+        if who.api_key_id.is_some() {
+            // A key has no session to end; revoking it is `revokeApiKey`.
+            return Err(ErrorCode::Forbidden.error("not allowed"));
+        }
         let state = state(ctx)?;
         let origin = request(ctx)?.origin;
         state

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod identity;
 pub mod oidc;

@@ -32,7 +32,10 @@ pub async fn graphql_ws(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let limit = state.config.max_body_bytes;
     upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(socket, schema, state, protocol, peer))
 }
@@ -99,6 +102,24 @@ async fn serve(
     let mut data = Data::default();
     data.insert(RequestContext::authenticated(origin, who.clone()));
     let (outgoing, mut to_client) = futures::channel::mpsc::channel::<Message>(64);
+    // Documents pass the same guard as over HTTP; a refused one closes the socket (4400).
+    let (refused_tx, mut refused) = tokio::sync::mpsc::channel::<String>(1);
+    let incoming = incoming.take_while(move |message| {
+        let verdict = match message {
+            Ok(Message::Text(text)) => guard_message(text.as_str()),
+            _ => Ok(()),
+        };
+        let refused_tx = refused_tx.clone();
+        async move {
+            match verdict {
+                Ok(()) => true,
+                Err(reason) => {
+                    let _ = refused_tx.send(reason).await;
+                    false
+                }
+            }
+        }
+    });
     let input = futures::stream::once(async move { Ok(Message::Text(first)) }).chain(incoming);
     let connection = GraphQLWebSocket::new_with_pair(outgoing, input, schema, protocol)
         .with_data(data)
@@ -111,19 +132,23 @@ async fn serve(
         tokio::select! {
             message = to_client.next() => match message {
                 Some(message) => {
-                    if sink.send(message).await.is_err() {
+                    if sink.send(with_codes(message)).await.is_err() {
                         break;
                     }
                 }
                 None => break,
             },
+            Some(reason) = refused.recv() => {
+                graphql.abort();
+                return close(sink, 4400, &reason).await;
+            }
             () = &mut ended => {
                 graphql.abort();
                 return close(sink, 4401, "session ended").await;
             }
             _ = &mut graphql => {
                 while let Ok(message) = to_client.try_recv() {
-                    let _ = sink.send(message).await;
+                    let _ = sink.send(with_codes(message)).await;
                 }
                 break;
             }
@@ -161,4 +186,46 @@ async fn session_end(
         () = expiry => {}
         () = revoked => {}
     }
+}
+
+/// Applies the document guard to a `subscribe` message.
+fn guard_message(text: &str) -> Result<(), String> {
+    let Ok(message) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Ok(());
+    };
+    match message["payload"]["query"].as_str() {
+        Some(query) => super::guard::check(query),
+        None => Ok(()),
+    }
+}
+
+/// Gives every error in an outgoing message an `extensions.code`, as over HTTP.
+fn with_codes(message: Message) -> Message {
+    let Message::Text(text) = &message else {
+        return message;
+    };
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
+        return message;
+    };
+    let errors = match value["type"].as_str() {
+        Some("next") => value["payload"].get_mut("errors"),
+        Some("error") => value.get_mut("payload"),
+        _ => None,
+    };
+    let Some(serde_json::Value::Array(errors)) = errors else {
+        return message;
+    };
+    for error in errors.iter_mut() {
+        if let Some(object) = error.as_object_mut() {
+            let extensions = object
+                .entry("extensions")
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(extensions) = extensions.as_object_mut() {
+                extensions
+                    .entry("code")
+                    .or_insert_with(|| serde_json::json!("BAD_USER_INPUT"));
+            }
+        }
+    }
+    Message::Text(value.to_string().into())
 }
