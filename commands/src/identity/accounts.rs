@@ -53,6 +53,19 @@ pub struct TotpEnrollment {
 }
 
 impl IdentityService {
+    /// The context of a command made by the user a policy proof names.
+    fn proof_context<P: domain::policy::permission::Permission>(
+        &self,
+        proof: &Authorized<P>,
+        origin: &RequestOrigin,
+    ) -> CommandContext {
+        self.context(
+            format!("user:{}", proof.user_id()),
+            Some(proof.organization_id()),
+            origin,
+        )
+    }
+
     /// Checks a new password and hashes it off the async threads.
     async fn new_password_hash(&self, password: &str) -> Result<String, IdentityError> {
         validate_new_password(password).map_err(IdentityError::Password)?;
@@ -267,11 +280,7 @@ impl IdentityService {
         let Resource::User { user_id, .. } = *proof.resource() else {
             return Err(IdentityError::NotFound);
         };
-        let context = self.context(
-            format!("user:{}", proof.user_id()),
-            Some(proof.organization_id()),
-            origin,
-        );
+        let context = self.proof_context(proof, origin);
         let user = self
             .handler
             .execute::<User>(&stream_of::<User>(user_id)?, command, &context)
@@ -304,11 +313,7 @@ impl IdentityService {
         origin: &RequestOrigin,
     ) -> Result<TeamState, IdentityError> {
         let team_id = Uuid::now_v7();
-        let context = self.context(
-            format!("user:{}", proof.user_id()),
-            Some(proof.organization_id()),
-            origin,
-        );
+        let context = self.proof_context(proof, origin);
         let team = self
             .handler
             .execute::<Team>(
@@ -338,11 +343,7 @@ impl IdentityService {
         if member.id.is_none() || member.organization_id != proof.organization_id() {
             return Err(IdentityError::NotFound);
         }
-        let context = self.context(
-            format!("user:{}", proof.user_id()),
-            Some(proof.organization_id()),
-            origin,
-        );
+        let context = self.proof_context(proof, origin);
         let team = self
             .handler
             .execute::<Team>(
@@ -406,11 +407,7 @@ impl IdentityService {
     ) -> Result<CreatedApiKey, IdentityError> {
         let key_id = Uuid::now_v7();
         let (key, prefix) = api_key_text(key_id)?;
-        let context = self.context(
-            format!("user:{}", proof.user_id()),
-            Some(proof.organization_id()),
-            origin,
-        );
+        let context = self.proof_context(proof, origin);
         self.handler
             .execute::<ApiKey>(
                 &stream_of::<ApiKey>(key_id)?,
@@ -441,11 +438,7 @@ impl IdentityService {
         key_id: Uuid,
         origin: &RequestOrigin,
     ) -> Result<(), IdentityError> {
-        let context = self.context(
-            format!("user:{}", proof.user_id()),
-            Some(proof.organization_id()),
-            origin,
-        );
+        let context = self.proof_context(proof, origin);
         self.handler
             .execute::<ApiKey>(
                 &stream_of::<ApiKey>(key_id)?,
