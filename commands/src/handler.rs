@@ -53,6 +53,21 @@ impl From<StoreError> for CommandError {
     }
 }
 
+/// An event with a fresh UUIDv7 whose metadata comes from the command's context.
+pub fn new_event(context: &CommandContext, payload: domain::codec::StoredPayload) -> NewEvent {
+    NewEvent {
+        meta: EventMeta {
+            event_id: Uuid::now_v7(),
+            occurred_at: context.now,
+            actor: context.actor.clone(),
+            organization: context.organization,
+            causation_id: context.causation_id,
+            correlation_id: context.correlation_id,
+        },
+        payload,
+    }
+}
+
 /// An aggregate's state as loaded from its stream.
 #[derive(Debug, Clone)]
 pub struct Loaded<S> {
@@ -273,17 +288,7 @@ impl CommandHandler {
     ) -> Result<AppendResult, CommandError> {
         let new_events = events
             .iter()
-            .map(|event| NewEvent {
-                meta: EventMeta {
-                    event_id: Uuid::now_v7(),
-                    occurred_at: context.now,
-                    actor: context.actor.clone(),
-                    organization: context.organization,
-                    causation_id: context.causation_id,
-                    correlation_id: context.correlation_id,
-                },
-                payload: event.encode(),
-            })
+            .map(|event| new_event(context, event.encode()))
             .collect();
         let expected = match based_on {
             0 => ExpectedVersion::NoStream,

@@ -8,7 +8,7 @@ use domain::identity::{
 };
 use domain::organization::{Organization, OrganizationCommand, validate_name};
 use domain::policy::{Authorized, Resource, permission};
-use domain::{CommandContext, DomainError, EventCodec, EventMeta, NewEvent};
+use domain::{CommandContext, DomainError, EventCodec};
 use uuid::Uuid;
 
 use super::sessions::api_key_text;
@@ -17,7 +17,6 @@ use crate::security::{
     encode_totp_secret, generate_totp_secret, hash_password, hash_secret, otpauth_url,
     validate_new_password, verify_totp,
 };
-use crate::store::{ExpectedVersion, StoreError};
 
 /// What registering an organization needs.
 #[derive(Debug, Clone)]
@@ -83,26 +82,17 @@ impl IdentityService {
     ) -> Result<(), IdentityError> {
         let stream = EmailClaimEvent::stream_for(email)
             .map_err(|e| IdentityError::from(DomainError::invalid("email", e.to_string())))?;
-        let claim = NewEvent {
-            meta: EventMeta {
-                event_id: Uuid::now_v7(),
-                occurred_at: context.now,
-                actor: context.actor.clone(),
-                organization: context.organization,
-                causation_id: context.causation_id,
-                correlation_id: context.correlation_id,
-            },
-            payload: EmailClaimEvent::Claimed { user_id }.encode(),
-        };
-        match self
-            .handler
-            .store()
-            .append(&stream, ExpectedVersion::NoStream, vec![claim])
-            .await
+        if self
+            .claim(
+                &stream,
+                EmailClaimEvent::Claimed { user_id }.encode(),
+                context,
+            )
+            .await?
         {
-            Ok(_) => Ok(()),
-            Err(StoreError::WrongExpectedVersion { .. }) => Err(IdentityError::EmailUnavailable),
-            Err(other) => Err(other.into()),
+            Ok(())
+        } else {
+            Err(IdentityError::EmailUnavailable)
         }
     }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use domain::identity::{Role, SecurityEvent};
-use domain::{Aggregate, CommandContext, EventCodec, EventMeta, NewEvent, StreamId};
+use domain::{Aggregate, CommandContext, EventCodec, StreamId};
 use uuid::Uuid;
 
 pub use error::IdentityError;
@@ -166,17 +166,7 @@ impl IdentityService {
                 return;
             }
         };
-        let new_event = NewEvent {
-            meta: EventMeta {
-                event_id: Uuid::now_v7(),
-                occurred_at: context.now,
-                actor: context.actor.clone(),
-                organization,
-                causation_id: context.causation_id,
-                correlation_id: context.correlation_id,
-            },
-            payload: event.encode(),
-        };
+        let new_event = crate::handler::new_event(context, event.encode());
         if let Err(error) = self
             .handler
             .store()
@@ -200,6 +190,51 @@ impl IdentityService {
         let event = SecurityEvent::denied(who.actor(), denied, origin.ip);
         self.record(Some(who.organization_id), event, &context)
             .await;
+    }
+}
+
+impl IdentityService {
+    /// Claims `stream` (an e-mail address, an OIDC identity) for a user: the first claim wins.
+    /// `Ok(false)` when the stream was already claimed.
+    async fn claim(
+        &self,
+        stream: &StreamId,
+        payload: domain::codec::StoredPayload,
+        context: &CommandContext,
+    ) -> Result<bool, IdentityError> {
+        let claim = crate::handler::new_event(context, payload);
+        match self
+            .handler
+            .store()
+            .append(stream, ExpectedVersion::NoStream, vec![claim])
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(crate::store::StoreError::WrongExpectedVersion { .. }) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The user who holds the claim on `stream`, if anyone does.
+    async fn claimant<E: EventCodec>(
+        &self,
+        stream: &StreamId,
+        owner: fn(E) -> Uuid,
+    ) -> Result<Option<Uuid>, IdentityError> {
+        let claims = self
+            .handler
+            .store()
+            .read_stream(stream, 1, crate::store::ReadBound::Version(1), 1)
+            .await?;
+        Ok(claims
+            .first()
+            .and_then(|claim| match E::decode(&claim.payload) {
+                Ok(event) => Some(owner(event)),
+                Err(error) => {
+                    tracing::error!(%error, %stream, "unreadable claim");
+                    None
+                }
+            }))
     }
 }
 

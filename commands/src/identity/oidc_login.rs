@@ -31,7 +31,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::identity::{
     Email, LoginFailure, LoginMethod, OidcLinkEvent, SecurityEvent, User, UserCommand, UserState,
 };
-use domain::{DomainError, EventCodec, EventMeta, NewEvent, StreamId};
+use domain::{DomainError, EventCodec, StreamId};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -41,7 +41,6 @@ use crate::security::{
     OidcClient, OidcError, OidcIdentity, OidcProviderConfig, PendingLogin, SecurityError,
     generate_secret, hash_secret, verify_totp,
 };
-use crate::store::{ExpectedVersion, ReadBound, StoreError};
 
 /// Most pending logins kept at once; `oidc_begin` refuses new ones beyond.
 pub const MAX_PENDING_LOGINS: usize = 10_000;
@@ -522,20 +521,8 @@ impl IdentityService {
         subject: &str,
     ) -> Result<Option<Uuid>, IdentityError> {
         let stream = stream_of_identity(issuer, subject)?;
-        let links = self
-            .handler
-            .store()
-            .read_stream(&stream, 1, ReadBound::Version(1), 1)
-            .await?;
-        Ok(links
-            .first()
-            .and_then(|link| match OidcLinkEvent::decode(&link.payload) {
-                Ok(OidcLinkEvent::Linked { user_id }) => Some(user_id),
-                Err(error) => {
-                    tracing::error!(%error, "unreadable oidc link");
-                    None
-                }
-            }))
+        self.claimant(&stream, |OidcLinkEvent::Linked { user_id }| user_id)
+            .await
     }
 
     /// Links `(iss, sub)` to the user: the link stream first (no stream expected, so an identity
@@ -565,30 +552,11 @@ impl IdentityService {
             None => {}
         }
         let stream = stream_of_identity(issuer, subject)?;
-        let link = NewEvent {
-            meta: EventMeta {
-                event_id: Uuid::now_v7(),
-                occurred_at: context.now,
-                actor: context.actor.clone(),
-                organization: context.organization,
-                causation_id: context.causation_id,
-                correlation_id: context.correlation_id,
-            },
-            payload: OidcLinkEvent::Linked { user_id }.encode(),
-        };
-        match self
-            .handler
-            .store()
-            .append(&stream, ExpectedVersion::NoStream, vec![link])
-            .await
+        let payload = OidcLinkEvent::Linked { user_id }.encode();
+        if !self.claim(&stream, payload, &context).await?
+            && self.user_id_by_oidc(issuer, subject).await? != Some(user_id)
         {
-            Ok(_) => {}
-            Err(StoreError::WrongExpectedVersion { .. }) => {
-                if self.user_id_by_oidc(issuer, subject).await? != Some(user_id) {
-                    return Err(DomainError::AlreadyExists("oidc link").into());
-                }
-            }
-            Err(other) => return Err(other.into()),
+            return Err(DomainError::AlreadyExists("oidc link").into());
         }
         self.handler
             .execute::<User>(

@@ -1,12 +1,12 @@
 //! Sessions: login, refresh-token rotation, logout, and checking a credential on every request.
 
 use chrono::Utc;
+use domain::CommandContext;
 use domain::identity::{
     ApiKey, ApiKeyCommand, Email, EmailClaimEvent, LoginFailure, LoginMethod, RevocationReason,
     RotationOutcome, SecurityEvent, Session, SessionCommand, SessionEvent, User, UserCommand,
     UserState,
 };
-use domain::{CommandContext, EventCodec};
 use uuid::Uuid;
 
 use super::{
@@ -16,7 +16,6 @@ use crate::security::{
     AccessTokenInput, generate_secret, hash_secret, verify_against_dummy, verify_password,
     verify_totp,
 };
-use crate::store::ReadBound;
 
 /// What a login attempt produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,20 +74,8 @@ impl IdentityService {
         let stream = EmailClaimEvent::stream_for(email).map_err(|e| {
             IdentityError::from(domain::DomainError::invalid("email", e.to_string()))
         })?;
-        let claims = self
-            .handler
-            .store()
-            .read_stream(&stream, 1, ReadBound::Version(1), 1)
-            .await?;
-        Ok(claims
-            .first()
-            .and_then(|claim| match EmailClaimEvent::decode(&claim.payload) {
-                Ok(EmailClaimEvent::Claimed { user_id }) => Some(user_id),
-                Err(error) => {
-                    tracing::error!(%error, "unreadable e-mail claim");
-                    None
-                }
-            }))
+        self.claimant(&stream, |EmailClaimEvent::Claimed { user_id }| user_id)
+            .await
     }
 
     pub(super) async fn load_user(&self, user_id: Uuid) -> Result<UserState, IdentityError> {
