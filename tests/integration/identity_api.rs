@@ -640,6 +640,7 @@ async fn security_events_are_recorded_and_no_secret_enters_the_log() {
         "SecurityAuthorizationDenied",
         "SecurityTokenRefreshed",
         "SecurityRefreshTokenReused",
+        "SecurityAdminAction",
         "UserRegistered",
         "ApiKeyCreated",
     ] {
@@ -663,6 +664,16 @@ async fn security_events_are_recorded_and_no_secret_enters_the_log() {
         payload.contains("127.0.0.1"),
         "the source address is recorded: {payload}"
     );
+    let admin_action = log
+        .iter()
+        .find(|e| {
+            e.event_type() == "SecurityAdminAction"
+                && String::from_utf8_lossy(&e.payload.data).contains("user_created")
+        })
+        .expect("creating a user is audited as an admin action");
+    assert_eq!(admin_action.meta.actor, format!("user:{admin_id}"));
+    assert_eq!(admin_action.stream_id.as_str(), org_stream);
+    assert!(String::from_utf8_lossy(&admin_action.payload.data).contains("127.0.0.1"));
     let created_by_admin = log
         .iter()
         .find(|e| e.event_type() == "UserRegistered" && e.meta.actor == format!("user:{admin_id}"))

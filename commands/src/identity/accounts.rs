@@ -257,6 +257,8 @@ impl IdentityService {
                 &context,
             )
             .await?;
+        self.audit_admin(&context, "user_created", Some(user_id), origin)
+            .await;
         Ok(user.state)
     }
 
@@ -264,6 +266,7 @@ impl IdentityService {
     async fn on_user(
         &self,
         proof: &Authorized<permission::ManageUsers>,
+        change: &str,
         command: UserCommand,
         origin: &RequestOrigin,
     ) -> Result<UserState, IdentityError> {
@@ -275,6 +278,8 @@ impl IdentityService {
             .handler
             .execute::<User>(&stream_of::<User>(user_id)?, command, &context)
             .await?;
+        self.audit_admin(&context, change, Some(user_id), origin)
+            .await;
         Ok(user.state)
     }
 
@@ -284,8 +289,13 @@ impl IdentityService {
         role: Role,
         origin: &RequestOrigin,
     ) -> Result<UserState, IdentityError> {
-        self.on_user(proof, UserCommand::ChangeRole { role }, origin)
-            .await
+        self.on_user(
+            proof,
+            "role_changed",
+            UserCommand::ChangeRole { role },
+            origin,
+        )
+        .await
     }
 
     pub async fn disable_user(
@@ -293,7 +303,8 @@ impl IdentityService {
         proof: &Authorized<permission::ManageUsers>,
         origin: &RequestOrigin,
     ) -> Result<UserState, IdentityError> {
-        self.on_user(proof, UserCommand::Disable, origin).await
+        self.on_user(proof, "user_disabled", UserCommand::Disable, origin)
+            .await
     }
 
     pub async fn create_team(
@@ -316,6 +327,8 @@ impl IdentityService {
                 &context,
             )
             .await?;
+        self.audit_admin(&context, "team_created", team.state.id, origin)
+            .await;
         Ok(team.state)
     }
 
@@ -342,6 +355,8 @@ impl IdentityService {
                 &context,
             )
             .await?;
+        self.audit_admin(&context, "team_member_added", Some(user_id), origin)
+            .await;
         Ok(team.state)
     }
 
@@ -382,6 +397,8 @@ impl IdentityService {
                 &context,
             )
             .await?;
+        self.audit_admin(&context, "project_created", project.state.id, origin)
+            .await;
         Ok(project.state)
     }
 
@@ -415,6 +432,8 @@ impl IdentityService {
                 &context,
             )
             .await?;
+        self.audit_admin(&context, "api_key_created", Some(key_id), origin)
+            .await;
         Ok(CreatedApiKey {
             id: key_id,
             key,
@@ -436,6 +455,8 @@ impl IdentityService {
                 &context,
             )
             .await?;
+        self.audit_admin(&context, "api_key_revoked", Some(key_id), origin)
+            .await;
         Ok(())
     }
 

@@ -179,6 +179,22 @@ impl IdentityService {
 }
 
 impl IdentityService {
+    /// Records an administrative change with where it came from.
+    async fn audit_admin(
+        &self,
+        context: &CommandContext,
+        change: &str,
+        target: Option<Uuid>,
+        origin: &RequestOrigin,
+    ) {
+        let event = SecurityEvent::AdminAction {
+            change: change.to_owned(),
+            target,
+            ip: origin.ip,
+        };
+        self.record(context.organization, event, context).await;
+    }
+
     /// Records that the policy refused `who` something.
     pub async fn record_denied(
         &self,

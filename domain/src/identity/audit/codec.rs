@@ -89,6 +89,15 @@ impl EventCodec for SecurityEvent {
                     ip: *ip,
                 },
             ),
+            SecurityEvent::AdminAction { change, target, ip } => encode_schema(
+                schema::ADMIN_ACTION,
+                1,
+                &schema::AdminActionV1 {
+                    change: change.clone(),
+                    target: *target,
+                    ip: *ip,
+                },
+            ),
         }
     }
 
@@ -174,6 +183,14 @@ impl EventCodec for SecurityEvent {
                     decode_schema(event_type, event_version, data)?;
                 Ok(SecurityEvent::MfaChallengeFailed {
                     user_id: body.user_id,
+                    ip: body.ip,
+                })
+            }
+            (schema::ADMIN_ACTION, 1) => {
+                let body: schema::AdminActionV1 = decode_schema(event_type, event_version, data)?;
+                Ok(SecurityEvent::AdminAction {
+                    change: body.change,
+                    target: body.target,
                     ip: body.ip,
                 })
             }

@@ -59,6 +59,14 @@ pub enum SecurityEvent {
         user_id: Uuid,
         ip: Option<IpAddr>,
     },
+    /// An administrative change (user created, role changed, key revoked, ...) and where it
+    /// came from; the change itself is the target aggregate's event.
+    AdminAction {
+        /// What changed, in snake case: `user_created`, `role_changed`, ...
+        change: String,
+        target: Option<Uuid>,
+        ip: Option<IpAddr>,
+    },
 }
 
 impl SecurityEvent {
@@ -158,6 +166,11 @@ impl SecurityEvent {
         let user_id = Uuid::from_u128(1);
         let organization_id = Uuid::from_u128(2);
         let ip = Some(IpAddr::from([198, 51, 100, 23]));
+        let admin = SecurityEvent::AdminAction {
+            change: "role_changed".to_owned(),
+            target: Some(user_id),
+            ip,
+        };
         let mut events: Vec<SecurityEvent> = LoginMethod::ALL
             .into_iter()
             .map(|method| SecurityEvent::LoginSucceeded {
@@ -167,6 +180,7 @@ impl SecurityEvent {
                 mfa: method == LoginMethod::Password,
             })
             .collect();
+        events.push(admin);
         events.extend(
             LoginFailure::ALL
                 .into_iter()

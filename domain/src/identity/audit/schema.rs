@@ -11,6 +11,7 @@ pub const TOKEN_REFRESHED: &str = "SecurityTokenRefreshed";
 pub const REFRESH_TOKEN_REUSED: &str = "SecurityRefreshTokenReused";
 pub const AUTHORIZATION_DENIED: &str = "SecurityAuthorizationDenied";
 pub const MFA_CHALLENGE_FAILED: &str = "SecurityMfaChallengeFailed";
+pub const ADMIN_ACTION: &str = "SecurityAdminAction";
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,5 +74,13 @@ pub struct ResourceV1 {
 #[serde(deny_unknown_fields)]
 pub struct MfaChallengeFailedV1 {
     pub user_id: Uuid,
+    pub ip: Option<IpAddr>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminActionV1 {
+    pub change: String,
+    pub target: Option<Uuid>,
     pub ip: Option<IpAddr>,
 }
