@@ -25,3 +25,4 @@ pub use position::LogPosition;
 mod fixtures_test;
 pub mod identity;
 pub mod policy;
+pub mod scan;

@@ -1,0 +1,8 @@
+//! Modules of the dns group.
+
+use crate::registry::Entry;
+
+/// The modules of this group.
+pub fn modules() -> Vec<Entry> {
+    Vec::new()
+}

@@ -1,0 +1,1 @@
+//! TCP connections through the egress guard (to be written by the network work package).

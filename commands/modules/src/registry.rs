@@ -1,0 +1,104 @@
+//! Every module Mirage ships, and the dependency resolution that pulls in the producers of a
+//! selected module's inputs.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::meta::ModuleMeta;
+use crate::module::Module;
+
+/// Builds a fresh module instance for one scan.
+pub type Factory = fn() -> Arc<dyn Module>;
+
+/// One registered module.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    pub meta: &'static ModuleMeta,
+    pub create: Factory,
+}
+
+/// The modules a scan can use.
+#[derive(Clone)]
+pub struct Registry {
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("modules[{index}]: unknown module {id:?}")]
+    UnknownModule { index: usize, id: String },
+    #[error("modules: at least one module is needed")]
+    NoModules,
+}
+
+impl Registry {
+    pub fn new(entries: Vec<Entry>) -> Self {
+        let mut entries = entries;
+        entries.sort_by_key(|e| e.meta.id);
+        Self { entries }
+    }
+
+    /// Every module Mirage ships.
+    pub fn builtin() -> Self {
+        Self::new(crate::builtin_modules())
+    }
+
+    pub fn metas(&self) -> impl Iterator<Item = &'static ModuleMeta> + '_ {
+        self.entries.iter().map(|e| e.meta)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.meta.id == id)
+    }
+
+    /// The selected modules plus, when `with_dependencies`, every module producing a type a
+    /// chosen module consumes that neither the targets (`seeded`) nor another chosen module
+    /// supplies, transitively. Sorted by id, without repeats.
+    pub fn resolve(
+        &self,
+        selected: &[String],
+        with_dependencies: bool,
+        seeded: &[&str],
+    ) -> Result<Vec<&'static ModuleMeta>, RegistryError> {
+        if selected.is_empty() {
+            return Err(RegistryError::NoModules);
+        }
+        let mut chosen = BTreeSet::new();
+        for (index, id) in selected.iter().enumerate() {
+            let entry = self.get(id).ok_or_else(|| RegistryError::UnknownModule {
+                index,
+                id: id.chars().take(100).collect(),
+            })?;
+            chosen.insert(entry.meta.id);
+        }
+        if with_dependencies {
+            loop {
+                let supplied: BTreeSet<&str> = chosen
+                    .iter()
+                    .filter_map(|id| self.get(id))
+                    .flat_map(|e| e.meta.produces.iter().copied())
+                    .chain(seeded.iter().copied())
+                    .collect();
+                let wanted: BTreeSet<&str> = chosen
+                    .iter()
+                    .filter_map(|id| self.get(id))
+                    .flat_map(|e| e.meta.consumes.iter().copied())
+                    .filter(|kind| !supplied.contains(kind))
+                    .collect();
+                let before = chosen.len();
+                for entry in &self.entries {
+                    if entry.meta.produces.iter().any(|p| wanted.contains(p)) {
+                        chosen.insert(entry.meta.id);
+                    }
+                }
+                if chosen.len() == before {
+                    break;
+                }
+            }
+        }
+        Ok(chosen
+            .into_iter()
+            .filter_map(|id| self.get(id).map(|e| e.meta))
+            .collect())
+    }
+}

@@ -1,0 +1,4 @@
+//! Real servers on loopback for tests and benchmarks: DNS, HTTP, TLS, WHOIS, banner and
+//! certificate-transparency servers. Compiled for this crate's tests and, with the
+//! `test-servers` feature, for the integration tests and benchmarks.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
