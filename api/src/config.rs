@@ -106,6 +106,15 @@ pub struct Config {
     pub read_models: ReadModelConfig,
     /// OpenID providers users may log in with (`[[oidc]]`, or `MIRAGE_OIDC_<NAME>_*`).
     pub oidc: Vec<OidcConfig>,
+    /// Otherwise-refused address ranges modules may reach (`MIRAGE_EGRESS_ALLOW`,
+    /// comma-separated, e.g. `127.0.0.0/8,::1/128`).
+    pub egress_allow: Vec<String>,
+    /// Work items in flight per running scan.
+    pub scan_concurrency: usize,
+    /// The widest IPv4 network a scan target may name (16 = a /16).
+    pub target_min_ipv4_prefix: u8,
+    /// The widest IPv6 network a scan target may name.
+    pub target_min_ipv6_prefix: u8,
 }
 
 impl Default for Config {
@@ -123,6 +132,10 @@ impl Default for Config {
             signup: Signup::Closed,
             ws_init_timeout_secs: 5,
             access_token_ttl_secs: 900,
+            egress_allow: Vec::new(),
+            scan_concurrency: 32,
+            target_min_ipv4_prefix: 16,
+            target_min_ipv6_prefix: 112,
             store: StoreConfig::default(),
             read_models: ReadModelConfig::default(),
             oidc: Vec::new(),
@@ -338,6 +351,17 @@ impl Config {
                 "MIRAGE_SIGNUP" => self.signup = choice(key, value)?,
                 "MIRAGE_WS_INIT_TIMEOUT_SECS" => self.ws_init_timeout_secs = parse(key, value)?,
                 "MIRAGE_ACCESS_TOKEN_TTL_SECS" => self.access_token_ttl_secs = parse(key, value)?,
+                "MIRAGE_EGRESS_ALLOW" => {
+                    self.egress_allow = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|range| !range.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                }
+                "MIRAGE_SCAN_CONCURRENCY" => self.scan_concurrency = parse(key, value)?,
+                "MIRAGE_TARGET_MIN_IPV4_PREFIX" => self.target_min_ipv4_prefix = parse(key, value)?,
+                "MIRAGE_TARGET_MIN_IPV6_PREFIX" => self.target_min_ipv6_prefix = parse(key, value)?,
                 "MIRAGE_STORE_KIND" => self.store.kind = choice(key, value)?,
                 "MIRAGE_STORE_URL" => self.store.url = Some(value.clone()),
                 "MIRAGE_STORE_ADMIN_URL" => self.store.admin_url = Some(value.clone()),
@@ -408,8 +432,30 @@ impl Config {
         Ok(())
     }
 
+    /// The egress guard the operator configured.
+    pub fn egress(&self) -> Result<modules::Egress, ConfigError> {
+        modules::Egress::parse_allow_list(&self.egress_allow.join(","))
+            .map_err(|e| invalid("egress_allow", e.to_string()))
+    }
+
     /// Checks the combination of settings; the error names the key to fix.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.egress()?;
+        if !(1..=1024).contains(&self.scan_concurrency) {
+            return Err(invalid("scan_concurrency", "must be between 1 and 1024"));
+        }
+        if self.target_min_ipv4_prefix > 32 {
+            return Err(invalid(
+                "target_min_ipv4_prefix",
+                "must be between 0 and 32",
+            ));
+        }
+        if self.target_min_ipv6_prefix > 128 {
+            return Err(invalid(
+                "target_min_ipv6_prefix",
+                "must be between 0 and 128",
+            ));
+        }
         if !(1..=60).contains(&self.ws_init_timeout_secs) {
             return Err(invalid("ws_init_timeout_secs", "must be between 1 and 60"));
         }

@@ -11,5 +11,6 @@ pub mod http;
 pub mod logging;
 pub mod profile;
 pub mod run;
+pub mod scan_tasks;
 pub mod server;
 pub mod state;

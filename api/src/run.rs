@@ -120,3 +120,19 @@ pub async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<ExitC
         }
     }
 }
+
+/// The `mirage` program: parses the command line, reads `MIRAGE_*` from the environment, runs.
+pub async fn main() -> ExitCode {
+    use clap::Parser;
+    let cli = crate::cli::Cli::parse();
+    let env: HashMap<String, String> = std::env::vars()
+        .filter(|(key, _)| key.starts_with("MIRAGE_"))
+        .collect();
+    match run(cli, env).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("mirage: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use commands::identity::{IdentityConfig, IdentityService};
+use commands::scan::{RuntimeConfig, ScanRuntime, ScanService};
 use commands::{CommandHandler, HandlerConfig};
 
 use crate::config::{Config, Signup};
@@ -23,6 +24,8 @@ pub enum ServeError {
     Open(#[from] OpenError),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("configuration: {0}")]
+    Config(#[from] crate::config::ConfigError),
     #[error("identity keys: {0}")]
     Identity(String),
     #[error("http server: {0}")]
@@ -57,11 +60,25 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
         },
         ..defaults
     };
+    let runtime = ScanRuntime::new(
+        handler.clone(),
+        modules::Registry::builtin(),
+        RuntimeConfig {
+            egress: Arc::new(config.egress()?),
+            concurrency: config.scan_concurrency,
+            target_limits: domain::scan::TargetLimits {
+                min_ipv4_prefix: config.target_min_ipv4_prefix,
+                min_ipv6_prefix: config.target_min_ipv6_prefix,
+            },
+        },
+    );
+    let scans = Arc::new(ScanService::new(runtime));
     let identity = IdentityService::open(handler, &config.data_dir.join("keys"), identity_config)
         .map_err(|e| ServeError::Identity(e.to_string()))?;
     Ok(AppState {
         config: Arc::new(config),
         identity: Arc::new(identity),
+        scans,
         store,
         read_models,
         projections: Arc::new(runner),
@@ -85,6 +102,12 @@ pub async fn serve(
         projections = ?state.projections.names(),
         "mirage is serving"
     );
+    tokio::spawn(crate::scan_tasks::recover(state.clone()));
+    let scheduler = tokio::spawn(crate::scan_tasks::scheduler(
+        state.clone(),
+        stop_projections.subscribe(),
+    ));
+    let scans = state.scans.clone();
     let app = crate::http::router(state);
     axum::serve(
         listener,
@@ -93,6 +116,8 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await?;
     let _ = stop_projections.send(true);
+    let _ = scheduler.await;
+    scans.runtime().shutdown().await;
     for worker in workers {
         let _ = worker.await;
     }

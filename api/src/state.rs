@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use commands::identity::IdentityService;
+use commands::scan::ScanService;
 use commands::store::SharedStore;
 use projections::{ProjectionRunner, ReadModelDb};
 use prometheus::Registry;
@@ -15,6 +16,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: SharedStore,
     pub identity: Arc<IdentityService>,
+    pub scans: Arc<ScanService>,
     pub read_models: ReadModelDb,
     pub projections: Arc<ProjectionRunner>,
     pub registry: Registry,

@@ -6,6 +6,7 @@
 
 pub mod handler;
 pub mod identity;
+pub mod scan;
 pub mod store;
 
 pub use handler::{CommandError, CommandHandler, HandlerConfig};

@@ -9,16 +9,6 @@ use apollo_compiler::{ExecutableDocument, Schema};
 
 /// Contract operations whose schema fields arrive with later issues.
 const PENDING: &[&str] = &[
-    "Modules",
-    "CreateScan",
-    "StartScan",
-    "PauseScan",
-    "ResumeScan",
-    "StopScan",
-    "Scan",
-    "Findings",
-    "MarkFalsePositive",
-    "ScanEvents",
     "Graph",
     "Correlations",
     "ExportGraph",

@@ -12,6 +12,8 @@ mod oidc;
 mod oidc_login;
 mod postgres_store;
 mod projections;
+mod scan_resume;
+mod scans;
 mod serve;
 mod store_conformance;
 mod ws;

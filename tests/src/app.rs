@@ -118,3 +118,76 @@ impl TestApp {
         }
     }
 }
+
+/// Anything that answers GraphQL over HTTP: an in-process [`TestApp`] or a [`RemoteApp`].
+pub trait GraphqlClient {
+    fn graphql_as(
+        &self,
+        credential: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> impl std::future::Future<Output = serde_json::Value> + Send;
+}
+
+impl GraphqlClient for TestApp {
+    async fn graphql_as(
+        &self,
+        credential: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> serde_json::Value {
+        TestApp::graphql_as(self, credential, query, variables).await
+    }
+}
+
+/// A Mirage server in another process (the `mirage-child` binary), reached over HTTP.
+pub struct RemoteApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+}
+
+impl RemoteApp {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Waits until `/ready` answers 200.
+    pub async fn wait_ready(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            let ready = self
+                .client
+                .get(format!("http://{}/ready", self.addr))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    }
+}
+
+impl GraphqlClient for RemoteApp {
+    async fn graphql_as(
+        &self,
+        credential: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut request = self
+            .client
+            .post(format!("http://{}/graphql", self.addr))
+            .json(&serde_json::json!({ "query": query, "variables": variables }));
+        if !credential.is_empty() {
+            request = request.bearer_auth(credential);
+        }
+        let response = request.send().await.expect("graphql request");
+        response.json().await.expect("json body")
+    }
+}

@@ -16,3 +16,12 @@ pub async fn sqlite_store() -> TestStore {
         guard: Box::new(dir),
     }
 }
+
+/// Opens the embedded store of an existing data directory (after its server has stopped).
+pub async fn open_existing(data_dir: &std::path::Path) -> commands::store::SharedStore {
+    Arc::new(
+        SqliteStore::open(SqliteStoreConfig::new(data_dir))
+            .await
+            .expect("open existing sqlite store"),
+    )
+}

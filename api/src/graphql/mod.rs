@@ -8,6 +8,8 @@ pub mod http;
 pub mod identity;
 pub mod oidc;
 pub mod query;
+pub mod scan_types;
+pub mod scans;
 pub mod subscription;
 pub mod types;
 pub mod ws;
@@ -20,11 +22,19 @@ pub use error::ErrorCode;
 
 /// Every query field.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(query::ServerQuery, identity::IdentityQuery);
+pub struct QueryRoot(
+    query::ServerQuery,
+    identity::IdentityQuery,
+    scans::ScanQuery,
+);
 
 /// Every mutation field.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(identity::IdentityMutation, oidc::OidcMutation);
+pub struct MutationRoot(
+    identity::IdentityMutation,
+    oidc::OidcMutation,
+    scans::ScanMutation,
+);
 
 use crate::state::AppState;
 

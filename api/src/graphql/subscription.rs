@@ -7,6 +7,7 @@ use domain::policy::{Resource, permission};
 use futures::{Stream, StreamExt};
 
 use super::context::{authorize, principal, state};
+use super::scan_types::{Finding, FindingAdded, ScanProgress, ScanStatusChanged, ScanUpdate};
 
 /// One entry of the audit log.
 #[derive(SimpleObject, Clone)]
@@ -52,5 +53,64 @@ impl SubscriptionRoot {
             },
         );
         Ok(events)
+    }
+
+    /// What happens in a scan as it happens: new findings, status changes, progress.
+    async fn scan_events(
+        &self,
+        ctx: &Context<'_>,
+        scan_id: async_graphql::ID,
+    ) -> async_graphql::Result<impl Stream<Item = ScanUpdate> + use<>> {
+        let row = super::scans::readable_scan::<permission::ReadFindings>(ctx, &scan_id).await?;
+        let state = state(ctx)?;
+        let id = row.id;
+        let scan_stream = commands::scan::scan_stream(id).map_err(super::scans::scan_error)?;
+        let findings_stream =
+            commands::scan::findings_stream(id).map_err(super::scans::scan_error)?;
+        let head = state.store.head().await.map_err(super::error::from_store)?;
+        let events = commands::store::catch_up_subscription(state.store.clone(), head).filter_map(
+            move |event| {
+                let update = event.ok().and_then(|event| {
+                    if event.stream_id == scan_stream {
+                        scan_update(&event)
+                    } else if event.stream_id == findings_stream {
+                        finding_update(id, &event)
+                    } else {
+                        None
+                    }
+                });
+                async move { update }
+            },
+        );
+        Ok(events)
+    }
+}
+
+fn scan_update(event: &domain::RecordedEvent) -> Option<ScanUpdate> {
+    use domain::EventCodec;
+    use domain::scan::{ScanEvent, ScanStatus};
+    let status = match ScanEvent::decode(&event.payload).ok()? {
+        ScanEvent::Started { .. } | ScanEvent::Resumed { .. } => ScanStatus::Running,
+        ScanEvent::Paused { .. } => ScanStatus::Paused,
+        ScanEvent::Stopped { .. } => ScanStatus::Stopped,
+        ScanEvent::Finished { .. } => ScanStatus::Finished,
+        ScanEvent::Failed { .. } => ScanStatus::Failed,
+        _ => return None,
+    };
+    Some(ScanUpdate::ScanStatusChanged(ScanStatusChanged {
+        status: status.into(),
+    }))
+}
+
+fn finding_update(scan_id: uuid::Uuid, event: &domain::RecordedEvent) -> Option<ScanUpdate> {
+    use domain::EventCodec;
+    use domain::scan::FindingEvent;
+    match FindingEvent::decode(&event.payload).ok()? {
+        FindingEvent::Recorded(finding) => Some(ScanUpdate::FindingAdded(FindingAdded {
+            finding: Finding::from_event(scan_id, &finding, event.recorded_at),
+        })),
+        FindingEvent::WorkCompleted {
+            completed, total, ..
+        } => Some(ScanUpdate::ScanProgress(ScanProgress { completed, total })),
     }
 }

@@ -51,9 +51,9 @@ impl Registry {
         self.entries.iter().find(|e| e.meta.id == id)
     }
 
-    /// The selected modules plus, when `with_dependencies`, every module producing a type a
-    /// chosen module consumes that neither the targets (`seeded`) nor another chosen module
-    /// supplies, transitively. Sorted by id, without repeats.
+    /// The selected modules plus, when `with_dependencies`, the producers of the inputs of every
+    /// chosen module that nothing feeds yet (neither the targets, `seeded`, nor another chosen
+    /// module), transitively. Sorted by id, without repeats.
     pub fn resolve(
         &self,
         selected: &[String],
@@ -79,11 +79,13 @@ impl Registry {
                     .flat_map(|e| e.meta.produces.iter().copied())
                     .chain(seeded.iter().copied())
                     .collect();
+                // A module is fed when any of its inputs is supplied; a module with none
+                // supplied pulls in the producers of all its inputs.
                 let wanted: BTreeSet<&str> = chosen
                     .iter()
                     .filter_map(|id| self.get(id))
+                    .filter(|e| !e.meta.consumes.iter().any(|kind| supplied.contains(kind)))
                     .flat_map(|e| e.meta.consumes.iter().copied())
-                    .filter(|kind| !supplied.contains(kind))
                     .collect();
                 let before = chosen.len();
                 for entry in &self.entries {

@@ -25,6 +25,14 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 /// Returns the type's static name and the value in its normal form.
 pub fn normalise(kind: &str, value: &str) -> Result<(&'static str, String), NormaliseError> {
     let kind = types::known(kind).ok_or_else(|| NormaliseError::UnknownType(kind.to_owned()))?;
+    // PostgreSQL text cannot hold NUL; no finding needs one.
+    let cleaned;
+    let value = if value.contains('\0') {
+        cleaned = value.replace('\0', "");
+        cleaned.as_str()
+    } else {
+        value
+    };
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(NormaliseError::Empty { kind });

@@ -1,7 +1,9 @@
 //! The read models Mirage maintains.
 
+mod cells;
 pub mod identity;
 pub mod organizations;
+pub mod scans;
 
 use std::sync::Arc;
 
@@ -20,5 +22,7 @@ pub async fn register_all(
     let identity: Arc<dyn Projection> =
         Arc::new(SqlProjection::new(db.clone(), identity::Identity).await?);
     runner.add(identity);
+    let scans: Arc<dyn Projection> = Arc::new(SqlProjection::new(db.clone(), scans::Scans).await?);
+    runner.add(scans);
     Ok(())
 }

@@ -8,10 +8,10 @@
 use chrono::{DateTime, Utc};
 use domain::LogPosition;
 use domain::identity::{Email, Role};
-use sqlx::Row;
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use super::super::cells::Cells;
 use crate::error::ProjectionError;
 use crate::sql::ReadModelDb;
 
@@ -77,83 +77,8 @@ pub struct SessionRow {
     pub rotations: u64,
 }
 
-/// Reads the columns of one row of `table`, turning anything unreadable into a corrupt-row error.
-struct Cells<'r> {
-    row: &'r AnyRow,
-    table: &'static str,
-}
-
-impl<'r> Cells<'r> {
-    fn new(row: &'r AnyRow, table: &'static str) -> Self {
-        Self { row, table }
-    }
-
-    fn corrupt(&self, column: &str) -> ProjectionError {
-        tracing::error!(
-            table = self.table,
-            column,
-            "corrupt value in the identity read model"
-        );
-        ProjectionError::Database(format!("corrupt read model row: {}.{column}", self.table))
-    }
-
-    fn text(&self, column: &str) -> Result<String, ProjectionError> {
-        self.row
-            .try_get::<String, _>(column)
-            .map_err(|_| self.corrupt(column))
-    }
-
-    fn optional_text(&self, column: &str) -> Result<Option<String>, ProjectionError> {
-        self.row
-            .try_get::<Option<String>, _>(column)
-            .map_err(|_| self.corrupt(column))
-    }
-
-    fn integer(&self, column: &str) -> Result<i64, ProjectionError> {
-        self.row
-            .try_get::<i64, _>(column)
-            .map_err(|_| self.corrupt(column))
-    }
-
-    fn optional_integer(&self, column: &str) -> Result<Option<i64>, ProjectionError> {
-        self.row
-            .try_get::<Option<i64>, _>(column)
-            .map_err(|_| self.corrupt(column))
-    }
-
-    fn uuid(&self, column: &str) -> Result<Uuid, ProjectionError> {
-        Uuid::parse_str(&self.text(column)?).map_err(|_| self.corrupt(column))
-    }
-
-    fn role(&self, column: &str) -> Result<Role, ProjectionError> {
-        Role::parse(&self.text(column)?).map_err(|_| self.corrupt(column))
-    }
-
-    fn flag(&self, column: &str) -> Result<bool, ProjectionError> {
-        match self.integer(column)? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(self.corrupt(column)),
-        }
-    }
-
-    fn count(&self, column: &str) -> Result<u64, ProjectionError> {
-        u64::try_from(self.integer(column)?).map_err(|_| self.corrupt(column))
-    }
-
-    fn time(&self, micros: i64, column: &str) -> Result<DateTime<Utc>, ProjectionError> {
-        DateTime::from_timestamp_micros(micros).ok_or_else(|| self.corrupt(column))
-    }
-
-    fn micros(&self, column: &str) -> Result<DateTime<Utc>, ProjectionError> {
-        self.time(self.integer(column)?, column)
-    }
-
-    fn optional_micros(&self, column: &str) -> Result<Option<DateTime<Utc>>, ProjectionError> {
-        self.optional_integer(column)?
-            .map(|micros| self.time(micros, column))
-            .transpose()
-    }
+fn role(cells: &Cells<'_>, column: &str) -> Result<Role, ProjectionError> {
+    Role::parse(&cells.text(column)?).map_err(|_| cells.corrupt(column))
 }
 
 const USER_COLUMNS: &str = "id, organization_id, email, display_name, role, disabled, \
@@ -169,7 +94,7 @@ fn user_row(row: &AnyRow) -> Result<UserRow, ProjectionError> {
             .map(|email| Email::parse(&email).map_err(|_| cells.corrupt("email")))
             .transpose()?,
         display_name: cells.text("display_name")?,
-        role: cells.role("role")?,
+        role: role(&cells, "role")?,
         disabled: cells.flag("disabled")?,
         security_version: cells.count("security_version")?,
         totp_enabled: cells.flag("totp_enabled")?,
@@ -215,7 +140,7 @@ fn api_key_row(row: &AnyRow) -> Result<ApiKeyRow, ProjectionError> {
         organization_id: cells.uuid("organization_id")?,
         owner_user_id: cells.uuid("owner_user_id")?,
         name: cells.text("name")?,
-        role: cells.role("role")?,
+        role: role(&cells, "role")?,
         prefix: cells.text("prefix")?,
         revoked: cells.flag("revoked")?,
         expires_at: cells.optional_micros("expires_at")?,

@@ -1,0 +1,409 @@
+//! Scan, module and finding queries and mutations. Each resolver loads the resource, asks the
+//! policy, calls the scan service and settles the read models it answers from.
+
+use std::time::Duration;
+
+use async_graphql::{Context, ID, InputObject, Json, Object};
+use chrono::{DateTime, Utc};
+use commands::scan::{NewScan, ScanError};
+use domain::EventCodec;
+use domain::policy::{Resource, permission};
+use domain::scan::{FindingEvent, ScanEvent, ScanState, evolve_at};
+use projections::read_models::scans::queries::{self, FindingFilter};
+
+use super::context::{authorize, principal, request, state};
+use super::error::{ErrorCode, bad_input, from_command, from_store, internal};
+use super::scan_types::{
+    Finding, FindingConnection, Module, Scan, ScanProgress, findings_page, not_found,
+};
+use super::types::parse_id;
+
+pub fn scan_error(error: ScanError) -> async_graphql::Error {
+    match error {
+        ScanError::Invalid { field, reason } => bad_input(&field, reason),
+        ScanError::NotFound => not_found(),
+        ScanError::Conflict(reason) => ErrorCode::Conflict.error(reason),
+        ScanError::Command(command) => from_command(command),
+        ScanError::Store(store) => from_store(store),
+        ScanError::Decode(reason) => internal("scan decode", reason),
+    }
+}
+
+/// Waits until the read models reflect everything appended so far (bounded).
+async fn settle(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    let state = state(ctx)?;
+    if let Some(head) = state.store.head().await.map_err(from_store)? {
+        state
+            .projections
+            .wait_for("scans", head, Duration::from_secs(5))
+            .await;
+    }
+    Ok(())
+}
+
+fn scan_resource(state: &ScanState) -> Resource {
+    Resource::Scan {
+        organization_id: state.organization_id,
+        team_id: state.team_id,
+    }
+}
+
+/// The scan's aggregate state, or NOT_FOUND for a malformed or unknown id.
+async fn load_scan(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<ScanState> {
+    let scan_id = parse_id(id).ok_or_else(not_found)?;
+    state(ctx)?
+        .scans
+        .scan_state(scan_id)
+        .await
+        .map_err(scan_error)?
+        .ok_or_else(not_found)
+}
+
+/// The scan's read-model row after checking `P` on it.
+pub(super) async fn readable_scan<P: domain::policy::permission::Permission>(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> async_graphql::Result<queries::ScanRow> {
+    let (principal, who) = principal(ctx).await?;
+    let scan_id = parse_id(id).ok_or_else(not_found)?;
+    let state = state(ctx)?;
+    let row = queries::scan(&state.read_models, scan_id)
+        .await
+        .map_err(|e| internal("scan", e))?
+        .ok_or_else(not_found)?;
+    let resource = Resource::Scan {
+        organization_id: row.organization_id,
+        team_id: row.team_id,
+    };
+    authorize::<P>(ctx, &principal, &who, &resource).await?;
+    Ok(row)
+}
+
+/// The scan as it was at `as_of`: its status from its events up to then, its findings and
+/// progress from the findings recorded up to then.
+async fn scan_as_of(
+    ctx: &Context<'_>,
+    row: &queries::ScanRow,
+    as_of: DateTime<Utc>,
+) -> async_graphql::Result<Scan> {
+    let state = state(ctx)?;
+    let stream = commands::scan::scan_stream(row.id).map_err(scan_error)?;
+    let events = state
+        .store
+        .read_stream(&stream, 1, commands::store::ReadBound::Time(as_of), 100_000)
+        .await
+        .map_err(from_store)?;
+    let mut scan_state = ScanState::default();
+    for recorded in &events {
+        let event = ScanEvent::decode(&recorded.payload).map_err(|e| internal("scan event", e))?;
+        scan_state = evolve_at(scan_state, &event, recorded.recorded_at);
+    }
+    if !scan_state.exists() {
+        return Err(not_found());
+    }
+    let mut scan = Scan::from_state(&scan_state);
+    let findings = commands::scan::findings_stream(row.id).map_err(scan_error)?;
+    let mut from = 1;
+    loop {
+        let page = state
+            .store
+            .read_stream(
+                &findings,
+                from,
+                commands::store::ReadBound::Time(as_of),
+                512,
+            )
+            .await
+            .map_err(from_store)?;
+        for recorded in &page {
+            from = recorded.version + 1;
+            if let Ok(FindingEvent::WorkCompleted {
+                run,
+                completed,
+                total,
+                ..
+            }) = FindingEvent::decode(&recorded.payload)
+                && run == scan_state.run
+            {
+                scan.progress = ScanProgress { completed, total };
+            }
+        }
+        if page.len() < 512 {
+            break;
+        }
+    }
+    scan.finding_count = queries::findings_count(
+        &state.read_models,
+        &FindingFilter {
+            scan_id: row.id,
+            run: scan_state.run,
+            kind: None,
+            as_of: Some(as_of),
+        },
+    )
+    .await
+    .map_err(|e| internal("findings count", e))?;
+    scan.as_of = Some(as_of);
+    scan.marks = Some(scan_state.false_positives.clone());
+    Ok(scan)
+}
+
+#[derive(Default)]
+pub struct ScanQuery;
+
+#[Object]
+impl ScanQuery {
+    /// Every collection module, with what it consumes and produces.
+    async fn modules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Module>> {
+        let (principal, who) = principal(ctx).await?;
+        let resource = Resource::Organization(who.organization_id);
+        authorize::<permission::ReadModules>(ctx, &principal, &who, &resource).await?;
+        Ok(state(ctx)?
+            .scans
+            .registry()
+            .metas()
+            .map(Module::from_meta)
+            .collect())
+    }
+
+    /// A scan; with `asOf`, as it was at that moment.
+    async fn scan(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Scan> {
+        let row = readable_scan::<permission::ReadScan>(ctx, &id).await?;
+        match as_of {
+            None => Ok(Scan::from_row(&row)),
+            Some(as_of) => scan_as_of(ctx, &row, as_of).await,
+        }
+    }
+
+    /// The scans of a project (or of every project the caller may read), newest first.
+    async fn scans(
+        &self,
+        ctx: &Context<'_>,
+        project_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<Scan>> {
+        let (principal, who) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let project = project_id.as_ref().map(parse_id);
+        let rows = queries::scans_in_organization(&state.read_models, who.organization_id)
+            .await
+            .map_err(|e| internal("scans", e))?;
+        Ok(rows
+            .iter()
+            .filter(|row| match project {
+                None => true,
+                Some(wanted) => wanted == Some(row.project_id),
+            })
+            .filter(|row| {
+                let resource = Resource::Scan {
+                    organization_id: row.organization_id,
+                    team_id: row.team_id,
+                };
+                domain::policy::authorize(&principal, domain::policy::Action::ReadScan, &resource)
+                    .is_ok()
+            })
+            .map(Scan::from_row)
+            .collect())
+    }
+
+    /// A page of a scan's findings (its current run), optionally of one type.
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        scan_id: ID,
+        #[graphql(name = "type")] kind: Option<String>,
+        #[graphql(default = 100)] first: i32,
+        after: Option<String>,
+    ) -> async_graphql::Result<FindingConnection> {
+        let row = readable_scan::<permission::ReadFindings>(ctx, &scan_id).await?;
+        let filter = FindingFilter {
+            scan_id: row.id,
+            run: row.run,
+            kind,
+            as_of: None,
+        };
+        findings_page(ctx, filter, first, after, None).await
+    }
+}
+
+/// What `createScan` takes.
+#[derive(InputObject)]
+pub struct CreateScanInput {
+    pub project_id: ID,
+    pub name: String,
+    /// Host names, IP addresses, networks (CIDR), http(s) URLs, `host:port`.
+    pub targets: Vec<String>,
+    /// Module ids (see `modules`).
+    pub modules: Vec<String>,
+    /// Scan options (see the contract: resolvers, ports, maxPages, maxDepth, whoisServer,
+    /// ctLogUrl, scope, maxScopeDistance, timeoutMs, and `<module id>: {..}`).
+    pub options: Option<Json<serde_json::Value>>,
+    /// A five-field cron expression for recurring runs.
+    pub schedule: Option<String>,
+    /// Add the modules producing what the selected ones consume (default true).
+    #[graphql(default = true)]
+    pub with_dependencies: bool,
+}
+
+#[derive(Default)]
+pub struct ScanMutation;
+
+/// The lifecycle moves a user makes.
+#[derive(Clone, Copy)]
+enum Step {
+    Start,
+    Pause,
+    Resume,
+    Stop,
+}
+
+async fn lifecycle(ctx: &Context<'_>, id: ID, step: Step) -> async_graphql::Result<Scan> {
+    let (principal, who) = principal(ctx).await?;
+    let current = load_scan(ctx, &id).await?;
+    let proof =
+        authorize::<permission::UpdateScan>(ctx, &principal, &who, &scan_resource(&current))
+            .await?;
+    let state = state(ctx)?;
+    let origin = request(ctx)?.origin;
+    let scan_id = current.id.ok_or_else(not_found)?;
+    let service = &state.scans;
+    let updated = match step {
+        Step::Start => service.start(&proof, scan_id, &origin).await,
+        Step::Pause => service.pause(&proof, scan_id, &origin).await,
+        Step::Resume => service.resume(&proof, scan_id, &origin).await,
+        Step::Stop => service.stop(&proof, scan_id, &origin).await,
+    }
+    .map_err(scan_error)?;
+    settle(ctx).await?;
+    Ok(scan_view(ctx, &updated).await)
+}
+
+/// The read-model view of a scan when it has caught up, else the aggregate's.
+async fn scan_view(ctx: &Context<'_>, scan: &ScanState) -> Scan {
+    let Some(scan_id) = scan.id else {
+        return Scan::from_state(scan);
+    };
+    let row = match state(ctx) {
+        Ok(state) => queries::scan(&state.read_models, scan_id)
+            .await
+            .ok()
+            .flatten(),
+        Err(_) => None,
+    };
+    match row {
+        Some(row) if row.run == scan.run => {
+            let mut view = Scan::from_row(&row);
+            view.status = scan.status.into();
+            view
+        }
+        _ => Scan::from_state(scan),
+    }
+}
+
+#[Object]
+impl ScanMutation {
+    /// Creates a scan in a project; it starts with `startScan`.
+    async fn create_scan(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateScanInput,
+    ) -> async_graphql::Result<Scan> {
+        let (principal, who) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let origin = request(ctx)?.origin;
+        let project_id = parse_id(&input.project_id).ok_or_else(not_found)?;
+        let project = state
+            .identity
+            .project_state(project_id)
+            .await
+            .map_err(super::error::identity_error)?
+            .ok_or_else(not_found)?;
+        let resource = Resource::Project {
+            organization_id: project.organization_id,
+            team_id: project.team_id,
+        };
+        let proof = authorize::<permission::CreateScan>(ctx, &principal, &who, &resource).await?;
+        let created = state
+            .scans
+            .create(
+                &proof,
+                project_id,
+                NewScan {
+                    name: input.name,
+                    targets: input.targets,
+                    modules: input.modules,
+                    options: input.options.map(|json| json.0),
+                    schedule: input.schedule,
+                    with_dependencies: input.with_dependencies,
+                },
+                &origin,
+            )
+            .await
+            .map_err(scan_error)?;
+        settle(ctx).await?;
+        Ok(scan_view(ctx, &created).await)
+    }
+
+    /// Starts a created scan, or the next run of a finished one.
+    async fn start_scan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Scan> {
+        lifecycle(ctx, id, Step::Start).await
+    }
+
+    /// Pauses a running scan; work in flight completes.
+    async fn pause_scan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Scan> {
+        lifecycle(ctx, id, Step::Pause).await
+    }
+
+    /// Resumes a paused scan where it stopped.
+    async fn resume_scan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Scan> {
+        lifecycle(ctx, id, Step::Resume).await
+    }
+
+    /// Stops a scan for good; work in flight is abandoned.
+    async fn stop_scan(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Scan> {
+        lifecycle(ctx, id, Step::Stop).await
+    }
+
+    /// Marks a finding as a false positive (or clears the mark). Recorded as an event.
+    async fn mark_false_positive(
+        &self,
+        ctx: &Context<'_>,
+        finding_id: ID,
+        value: bool,
+    ) -> async_graphql::Result<Finding> {
+        let (principal, who) = principal(ctx).await?;
+        let state = state(ctx)?;
+        let finding_uuid = parse_id(&finding_id).ok_or_else(not_found)?;
+        let row = queries::finding(&state.read_models, finding_uuid)
+            .await
+            .map_err(|e| internal("finding", e))?
+            .ok_or_else(not_found)?;
+        let scan = state
+            .scans
+            .scan_state(row.scan_id)
+            .await
+            .map_err(scan_error)?
+            .ok_or_else(not_found)?;
+        let proof = authorize::<permission::MarkFalsePositive>(
+            ctx,
+            &principal,
+            &who,
+            &scan_resource(&scan),
+        )
+        .await?;
+        let origin = request(ctx)?.origin;
+        state
+            .scans
+            .mark_false_positive(&proof, row.scan_id, finding_uuid, value, &origin)
+            .await
+            .map_err(scan_error)?;
+        settle(ctx).await?;
+        let mut finding = Finding::from_row(&row);
+        finding.false_positive = value;
+        Ok(finding)
+    }
+}

@@ -1,0 +1,11 @@
+//! Scans on the write side: the service behind the API (create, start, pause, resume, stop,
+//! false positives), the runtime that executes running scans and the cron scheduler.
+
+mod error;
+pub mod runtime;
+pub mod schedule;
+mod service;
+
+pub use error::ScanError;
+pub use runtime::{RuntimeConfig, ScanRuntime};
+pub use service::{NewScan, ScanService, findings_stream, scan_stream};

@@ -1,0 +1,191 @@
+//! The scan runtime: one task per running scan, resumable from its events.
+//!
+//! A run replays its findings stream (which findings exist, which work items are done), then
+//! walks the stream in order and hands every finding to every module consuming its type
+//! ([`route`]), through a bounded pool of workers ([`work`]: rate limits, timeouts, retries).
+//! One writer per run ([`writer`]) normalises and de-duplicates what modules return and appends
+//! new findings together with the completion of the work items that produced them, so a crash
+//! loses only unfinished work, which the next start redoes, and never duplicates a finding.
+
+mod compare;
+mod replay;
+mod route;
+mod run;
+mod work;
+mod writer;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use domain::scan::{Scan, ScanState, ScanStatus, TargetLimits};
+use modules::{Egress, Registry};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::handler::CommandHandler;
+use crate::scan::ScanError;
+use crate::store::SharedStore;
+
+/// How the runtime works.
+#[derive(Clone)]
+pub struct RuntimeConfig {
+    pub egress: Arc<Egress>,
+    /// Work items in flight per scan.
+    pub concurrency: usize,
+    pub target_limits: TargetLimits,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            egress: Arc::new(Egress::public_only()),
+            concurrency: 32,
+            target_limits: TargetLimits::default(),
+        }
+    }
+}
+
+/// What a run task should be doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Running,
+    Paused,
+    /// The user stopped the scan: abandon in-flight work.
+    Stopped,
+    /// The process is shutting down: stop without recording anything.
+    Shutdown,
+}
+
+struct Control {
+    mode: watch::Sender<Mode>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Runs scans.
+pub struct ScanRuntime {
+    handler: CommandHandler,
+    registry: Registry,
+    config: RuntimeConfig,
+    runs: Mutex<HashMap<Uuid, Control>>,
+}
+
+impl ScanRuntime {
+    pub fn new(handler: CommandHandler, registry: Registry, config: RuntimeConfig) -> Arc<Self> {
+        Arc::new(Self {
+            handler,
+            registry,
+            config,
+            runs: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &SharedStore {
+        self.handler.store()
+    }
+
+    /// Starts (or un-pauses) the task running `scan_id`.
+    pub fn launch(self: &Arc<Self>, scan_id: Uuid) {
+        let Ok(mut runs) = self.runs.lock() else {
+            return;
+        };
+        if let Some(control) = runs.get(&scan_id)
+            && !control.task.is_finished()
+        {
+            control.mode.send_replace(Mode::Running);
+            return;
+        }
+        let (mode, receiver) = watch::channel(Mode::Running);
+        let runtime = self.clone();
+        let task = tokio::spawn(async move {
+            run::run_scan(runtime.clone(), scan_id, receiver).await;
+            if let Ok(mut runs) = runtime.runs.lock()
+                && runs
+                    .get(&scan_id)
+                    .is_some_and(|c| c.task.is_finished() || c.mode.is_closed())
+            {
+                runs.remove(&scan_id);
+            }
+        });
+        runs.insert(scan_id, Control { mode, task });
+    }
+
+    fn set_mode(&self, scan_id: Uuid, mode: Mode) {
+        if let Ok(runs) = self.runs.lock()
+            && let Some(control) = runs.get(&scan_id)
+        {
+            control.mode.send_replace(mode);
+        }
+    }
+
+    pub fn pause(&self, scan_id: Uuid) {
+        self.set_mode(scan_id, Mode::Paused);
+    }
+
+    pub fn stop(&self, scan_id: Uuid) {
+        self.set_mode(scan_id, Mode::Stopped);
+    }
+
+    /// Whether a task is working on the scan right now.
+    pub fn is_active(&self, scan_id: Uuid) -> bool {
+        self.runs
+            .lock()
+            .map(|runs| runs.get(&scan_id).is_some_and(|c| !c.task.is_finished()))
+            .unwrap_or(false)
+    }
+
+    /// Resumes the scans that were running when the process last stopped (for whatever reason).
+    pub async fn recover(self: &Arc<Self>, candidates: Vec<Uuid>) -> Result<usize, ScanError> {
+        let mut resumed = 0;
+        for scan_id in candidates {
+            let state = self.scan_state(scan_id).await?;
+            if state.status == ScanStatus::Running {
+                tracing::info!(scan = %scan_id, run = state.run, "resuming scan after restart");
+                self.launch(scan_id);
+                resumed += 1;
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Stops every task without recording anything; running scans resume on the next start.
+    pub async fn shutdown(&self) {
+        let tasks: Vec<_> = match self.runs.lock() {
+            Ok(mut runs) => runs
+                .drain()
+                .map(|(_, control)| {
+                    control.mode.send_replace(Mode::Shutdown);
+                    control.task
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        for task in tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
+        }
+    }
+
+    pub async fn scan_state(&self, scan_id: Uuid) -> Result<ScanState, ScanError> {
+        let stream = super::scan_stream(scan_id)?;
+        let loaded = self
+            .handler
+            .load::<Scan>(&stream)
+            .await
+            .map_err(ScanError::from_command)?;
+        if !loaded.state.exists() {
+            return Err(ScanError::NotFound);
+        }
+        Ok(loaded.state)
+    }
+
+    pub(crate) fn handler(&self) -> &CommandHandler {
+        &self.handler
+    }
+}

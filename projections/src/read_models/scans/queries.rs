@@ -1,0 +1,258 @@
+//! Questions the API asks the scans read model.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use super::super::cells::Cells;
+use crate::error::ProjectionError;
+use crate::sql::ReadModelDb;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub project_id: Uuid,
+    pub team_id: Uuid,
+    pub name: String,
+    pub status: String,
+    pub targets: Vec<String>,
+    pub modules: Vec<String>,
+    pub options: String,
+    pub schedule: Option<String>,
+    pub run: u32,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub completed: u64,
+    pub total: u64,
+    pub finding_count: u64,
+    /// Change detection against the previous run, once a later run finished.
+    pub new_count: Option<u64>,
+    pub gone_count: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingRow {
+    pub id: Uuid,
+    pub scan_id: Uuid,
+    pub run: u32,
+    /// The finding's version in its findings stream: the order findings were recorded in.
+    pub seq: i64,
+    pub kind: String,
+    pub value: String,
+    pub module: String,
+    pub parent_id: Option<Uuid>,
+    pub confidence: u8,
+    pub scope_distance: u8,
+    pub evidence_hash: Option<String>,
+    pub first_seen_at: DateTime<Utc>,
+    pub false_positive: bool,
+}
+
+/// Which findings of a scan run to page through.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub scan_id: Uuid,
+    pub run: u32,
+    pub kind: Option<String>,
+    /// Only findings first seen at or before this moment.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+const SCAN_COLUMNS: &str = "scan_id, organization_id, project_id, team_id, name, status, \
+     targets, modules, options, schedule, run, created_at, started_at, finished_at, completed, \
+     total, finding_count, new_count, gone_count";
+
+const FINDING_COLUMNS: &str = "finding_id, scan_id, run, seq, type, value, module, parent_id, \
+     confidence, scope_distance, evidence_hash, first_seen_at, false_positive";
+
+fn list(cells: &Cells<'_>, column: &str) -> Result<Vec<String>, ProjectionError> {
+    serde_json::from_str(&cells.text(column)?).map_err(|_| cells.corrupt(column))
+}
+
+fn small<T: TryFrom<i64>>(cells: &Cells<'_>, column: &str) -> Result<T, ProjectionError> {
+    T::try_from(cells.integer(column)?).map_err(|_| cells.corrupt(column))
+}
+
+fn scan_row(row: &AnyRow) -> Result<ScanRow, ProjectionError> {
+    let c = Cells::new(row, "scans");
+    Ok(ScanRow {
+        id: c.uuid("scan_id")?,
+        organization_id: c.uuid("organization_id")?,
+        project_id: c.uuid("project_id")?,
+        team_id: c.uuid("team_id")?,
+        name: c.text("name")?,
+        status: c.text("status")?,
+        targets: list(&c, "targets")?,
+        modules: list(&c, "modules")?,
+        options: c.text("options")?,
+        schedule: c.optional_text("schedule")?,
+        run: small(&c, "run")?,
+        created_at: c.micros("created_at")?,
+        started_at: c.optional_micros("started_at")?,
+        finished_at: c.optional_micros("finished_at")?,
+        completed: c.count("completed")?,
+        total: c.count("total")?,
+        finding_count: c.count("finding_count")?,
+        new_count: c
+            .optional_integer("new_count")?
+            .map(|n| u64::try_from(n).map_err(|_| c.corrupt("new_count")))
+            .transpose()?,
+        gone_count: c
+            .optional_integer("gone_count")?
+            .map(|n| u64::try_from(n).map_err(|_| c.corrupt("gone_count")))
+            .transpose()?,
+    })
+}
+
+fn finding_row(row: &AnyRow) -> Result<FindingRow, ProjectionError> {
+    let c = Cells::new(row, "findings");
+    Ok(FindingRow {
+        id: c.uuid("finding_id")?,
+        scan_id: c.uuid("scan_id")?,
+        run: small(&c, "run")?,
+        seq: c.integer("seq")?,
+        kind: c.text("type")?,
+        value: c.text("value")?,
+        module: c.text("module")?,
+        parent_id: c
+            .optional_text("parent_id")?
+            .map(|text| Uuid::parse_str(&text).map_err(|_| c.corrupt("parent_id")))
+            .transpose()?,
+        confidence: small(&c, "confidence")?,
+        scope_distance: small(&c, "scope_distance")?,
+        evidence_hash: c.optional_text("evidence_hash")?,
+        first_seen_at: c.micros("first_seen_at")?,
+        false_positive: c.flag("false_positive")?,
+    })
+}
+
+pub async fn scan(db: &ReadModelDb, scan_id: Uuid) -> Result<Option<ScanRow>, ProjectionError> {
+    let row = sqlx::query(&format!(
+        "SELECT {SCAN_COLUMNS} FROM scans WHERE scan_id = $1"
+    ))
+    .bind(scan_id.to_string())
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(scan_row).transpose()
+}
+
+/// The scans of an organization, newest first.
+pub async fn scans_in_organization(
+    db: &ReadModelDb,
+    organization_id: Uuid,
+) -> Result<Vec<ScanRow>, ProjectionError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SCAN_COLUMNS} FROM scans WHERE organization_id = $1 ORDER BY created_at DESC"
+    ))
+    .bind(organization_id.to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(scan_row).collect()
+}
+
+/// Scans the read model believes are running (the runtime double-checks each).
+pub async fn running_scans(db: &ReadModelDb) -> Result<Vec<Uuid>, ProjectionError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SCAN_COLUMNS} FROM scans WHERE status = 'RUNNING'"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(|row| scan_row(row).map(|s| s.id)).collect()
+}
+
+/// Scans with a schedule.
+pub async fn scheduled_scans(db: &ReadModelDb) -> Result<Vec<ScanRow>, ProjectionError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SCAN_COLUMNS} FROM scans WHERE schedule IS NOT NULL"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(scan_row).collect()
+}
+
+fn where_clause(filter: &FindingFilter) -> String {
+    let mut clause = String::from("scan_id = $1 AND run = $2");
+    if filter.kind.is_some() {
+        clause.push_str(" AND type = $3");
+    }
+    if filter.as_of.is_some() {
+        clause.push_str(if filter.kind.is_some() {
+            " AND first_seen_at <= $4"
+        } else {
+            " AND first_seen_at <= $3"
+        });
+    }
+    clause
+}
+
+/// Up to `limit` findings after sequence `after`, in recorded order.
+pub async fn findings_page(
+    db: &ReadModelDb,
+    filter: &FindingFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<FindingRow>, ProjectionError> {
+    let mut next = 3;
+    if filter.kind.is_some() {
+        next += 1;
+    }
+    if filter.as_of.is_some() {
+        next += 1;
+    }
+    let sql = format!(
+        "SELECT {FINDING_COLUMNS} FROM findings WHERE {} AND seq > ${next} ORDER BY seq LIMIT ${}",
+        where_clause(filter),
+        next + 1
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(filter.scan_id.to_string())
+        .bind(i64::from(filter.run));
+    if let Some(kind) = &filter.kind {
+        query = query.bind(kind.clone());
+    }
+    if let Some(as_of) = filter.as_of {
+        query = query.bind(as_of.timestamp_micros());
+    }
+    let rows = query
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(finding_row).collect()
+}
+
+pub async fn findings_count(
+    db: &ReadModelDb,
+    filter: &FindingFilter,
+) -> Result<u64, ProjectionError> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM findings WHERE {}",
+        where_clause(filter)
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(filter.scan_id.to_string())
+        .bind(i64::from(filter.run));
+    if let Some(kind) = &filter.kind {
+        query = query.bind(kind.clone());
+    }
+    if let Some(as_of) = filter.as_of {
+        query = query.bind(as_of.timestamp_micros());
+    }
+    let row = query.fetch_one(db.pool()).await?;
+    Cells::new(&row, "findings").count("n")
+}
+
+pub async fn finding(
+    db: &ReadModelDb,
+    finding_id: Uuid,
+) -> Result<Option<FindingRow>, ProjectionError> {
+    let row = sqlx::query(&format!(
+        "SELECT {FINDING_COLUMNS} FROM findings WHERE finding_id = $1"
+    ))
+    .bind(finding_id.to_string())
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(finding_row).transpose()
+}

@@ -1,0 +1,592 @@
+//! Scans end to end through GraphQL, against real servers on loopback: lifecycle, findings,
+//! pagination, false positives, time travel, bad input, the egress guard, RBAC.
+
+use std::time::{Duration, Instant};
+
+use modules::testing::http_site::{HttpSite, SiteSpec};
+use serde_json::{Value, json};
+use tests::app::{GraphqlClient, TestApp};
+
+use crate::identity_api::{PASSWORD, create_user, login, token};
+
+const REGISTER: &str = "mutation RegisterOrganization($org: String!, $email: String!, $password: String!, $name: String!) { registerOrganization(input: { organizationName: $org, email: $email, password: $password, displayName: $name }) { accessToken } }";
+
+pub(crate) const CREATE_TEAM: &str =
+    "mutation CreateTeam($name: String!) { createTeam(input: { name: $name }) { id name } }";
+pub(crate) const CREATE_PROJECT: &str = "mutation CreateProject($name: String!, $teamId: ID!) { createProject(input: { name: $name, teamId: $teamId }) { id name team { id } } }";
+pub(crate) const CREATE_SCAN: &str = "mutation CreateScan($projectId: ID!, $name: String!, $targets: [String!]!, $modules: [String!]!, $options: JSON) {
+  createScan(input: { projectId: $projectId, name: $name, targets: $targets, modules: $modules, options: $options }) {
+    id name status targets modules
+  }
+}";
+pub(crate) const START: &str = "mutation StartScan($id: ID!) { startScan(id: $id) { id status } }";
+const PAUSE: &str = "mutation PauseScan($id: ID!) { pauseScan(id: $id) { id status } }";
+const RESUME: &str = "mutation ResumeScan($id: ID!) { resumeScan(id: $id) { id status } }";
+const STOP: &str = "mutation StopScan($id: ID!) { stopScan(id: $id) { id status } }";
+pub(crate) const SCAN: &str = "query Scan($id: ID!, $asOf: DateTime) {
+  scan(id: $id, asOf: $asOf) {
+    id name status startedAt finishedAt
+    progress { completed total }
+    findingCount
+    findings(first: 500) {
+      totalCount
+      pageInfo { hasNextPage endCursor }
+      nodes { id type value confidence module parentId firstSeenAt falsePositive }
+    }
+  }
+}";
+pub(crate) const FINDINGS: &str = "query Findings($scanId: ID!, $type: String, $after: String) {
+  findings(scanId: $scanId, type: $type, first: 200, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { id type value }
+  }
+}";
+const MARK: &str = "mutation MarkFalsePositive($id: ID!, $value: Boolean!) { markFalsePositive(findingId: $id, value: $value) { id falsePositive } }";
+const MODULES: &str =
+    "query Modules { modules { id name description consumes produces passive version } }";
+
+pub(crate) fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+fn field(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or("")
+}
+
+pub(crate) async fn loopback_app() -> TestApp {
+    TestApp::spawn(&[
+        ("MIRAGE_SIGNUP", "open"),
+        ("MIRAGE_EGRESS_ALLOW", "127.0.0.0/8,::1/128"),
+    ])
+    .await
+}
+
+/// Registers an organization with a team and a project; returns (admin token, project id).
+pub(crate) async fn project(app: &impl GraphqlClient, org: &str) -> (String, String) {
+    let registered = app
+        .graphql_as(
+            "",
+            REGISTER,
+            json!({ "org": org, "email": format!("admin@{org}.test"), "password": PASSWORD, "name": "Admin" }),
+        )
+        .await;
+    let admin = registered["data"]["registerOrganization"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{registered}"))
+        .to_owned();
+    let team = app
+        .graphql_as(&admin, CREATE_TEAM, json!({ "name": "red" }))
+        .await;
+    let team_id = team["data"]["createTeam"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = app
+        .graphql_as(
+            &admin,
+            CREATE_PROJECT,
+            json!({ "name": "recon", "teamId": team_id }),
+        )
+        .await;
+    let project_id = project["data"]["createProject"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (admin, project_id)
+}
+
+pub(crate) async fn create_scan(
+    app: &impl GraphqlClient,
+    token: &str,
+    project_id: &str,
+    targets: Value,
+    modules: Value,
+    options: Value,
+) -> Value {
+    app.graphql_as(
+        token,
+        CREATE_SCAN,
+        json!({ "projectId": project_id, "name": "site", "targets": targets, "modules": modules, "options": options }),
+    )
+    .await
+}
+
+/// Polls until the scan reaches `status`; returns the last `scan` answer.
+pub(crate) async fn wait_for(
+    app: &impl GraphqlClient,
+    token: &str,
+    id: &str,
+    status: &str,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let body = app.graphql_as(token, SCAN, json!({ "id": id })).await;
+        if body["data"]["scan"]["status"] == status {
+            return body["data"]["scan"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "scan never reached {status}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every finding of the scan's current run, through cursor pagination.
+pub(crate) async fn all_findings(
+    app: &impl GraphqlClient,
+    token: &str,
+    id: &str,
+    kind: Option<&str>,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let body = app
+            .graphql_as(
+                token,
+                FINDINGS,
+                json!({ "scanId": id, "type": kind, "after": after }),
+            )
+            .await;
+        let page = &body["data"]["findings"];
+        out.extend(
+            page["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .iter()
+                .cloned(),
+        );
+        if page["pageInfo"]["hasNextPage"] != true {
+            assert_eq!(page["totalCount"].as_u64().unwrap() as usize, out.len());
+            return out;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+fn values(findings: &[Value], kind: &str) -> Vec<String> {
+    let mut values: Vec<String> = findings
+        .iter()
+        .filter(|f| f["type"] == kind)
+        .map(|f| f["value"].as_str().unwrap().to_owned())
+        .collect();
+    values.sort();
+    values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_spiders_a_loopback_site_and_records_findings_as_events() {
+    let site = HttpSite::start(SiteSpec {
+        pages: 40,
+        ..SiteSpec::default()
+    })
+    .await;
+    let app = loopback_app().await;
+    let (admin, project_id) = project(&app, "acme").await;
+    let created = create_scan(
+        &app,
+        &admin,
+        &project_id,
+        json!([site.base_url().to_string()]),
+        json!(["web_spider", "email_extract", "phone_extract"]),
+        json!({ "maxPages": 1000, "maxDepth": 10, "scope": ["example.com"] }),
+    )
+    .await;
+    let scan = &created["data"]["createScan"];
+    assert_eq!(scan["status"], "CREATED", "{created}");
+    assert_eq!(
+        scan["modules"],
+        json!(["email_extract", "phone_extract", "web_spider"])
+    );
+    let id = scan["id"].as_str().unwrap().to_owned();
+    let before_start = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = app.graphql_as(&admin, START, json!({ "id": id })).await;
+    assert_eq!(
+        started["data"]["startScan"]["status"], "RUNNING",
+        "{started}"
+    );
+    let done = wait_for(&app, &admin, &id, "FINISHED").await;
+    assert!(
+        done["startedAt"].is_string() && done["finishedAt"].is_string(),
+        "{done}"
+    );
+    let progress = &done["progress"];
+    assert_eq!(progress["completed"], progress["total"], "{done}");
+    assert!(progress["total"].as_u64().unwrap() >= 40 * 3, "{done}");
+
+    let findings = all_findings(&app, &admin, &id, None).await;
+    assert_eq!(
+        done["findingCount"].as_u64().unwrap() as usize,
+        findings.len()
+    );
+    // Every page was fetched exactly once and every one is a finding.
+    let pages = values(&findings, "TARGET_WEB_CONTENT").len();
+    assert!(
+        pages >= 40,
+        "one content finding per page and text file: {pages}"
+    );
+    for n in 0..40 {
+        let path = modules::testing::http_site::page_path(n);
+        assert_eq!(site.hits(&path), 1, "{path} fetched once");
+    }
+    let emails = values(&findings, "EMAILADDR");
+    assert!(
+        emails.iter().any(|e| e == "contact-0@example.com"),
+        "{emails:?}"
+    );
+    let phones = values(&findings, "PHONE_NUMBER");
+    assert!(
+        !phones.is_empty() && phones.iter().all(|p| p.starts_with('+')),
+        "{phones:?}"
+    );
+    // De-duplication per (type, value).
+    let mut keys: Vec<(String, String)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["type"].as_str().unwrap().to_owned(),
+                f["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let count = keys.len();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), count, "no duplicate findings");
+
+    // Provenance: every non-seed finding names its parent and module.
+    let scan = app.graphql_as(&admin, SCAN, json!({ "id": id })).await;
+    let nodes = scan["data"]["scan"]["findings"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let email = nodes
+        .iter()
+        .find(|f| f["type"] == "EMAILADDR")
+        .expect("an e-mail among the first 500");
+    assert_eq!(email["module"], "email_extract");
+    let parent = email["parentId"].as_str().unwrap();
+    let parent = nodes
+        .iter()
+        .find(|f| f["id"] == parent)
+        .expect("parent listed");
+    assert_eq!(parent["type"], "TARGET_WEB_CONTENT");
+    let seed = nodes
+        .iter()
+        .find(|f| f["module"] == "target")
+        .expect("seed");
+    assert!(seed["parentId"].is_null());
+
+    // Type filter.
+    let only_emails = all_findings(&app, &admin, &id, Some("EMAILADDR")).await;
+    assert_eq!(only_emails.len(), emails.len());
+    let bad_type = app
+        .graphql_as(&admin, FINDINGS, json!({ "scanId": id, "type": "NOPE" }))
+        .await;
+    assert_eq!(
+        (code(&bad_type), field(&bad_type)),
+        ("BAD_USER_INPUT", "type")
+    );
+    let bad_cursor = app
+        .graphql_as(
+            &admin,
+            FINDINGS,
+            json!({ "scanId": id, "after": "garbage" }),
+        )
+        .await;
+    assert_eq!(
+        (code(&bad_cursor), field(&bad_cursor)),
+        ("BAD_USER_INPUT", "after")
+    );
+
+    // False positives are events; time travel shows the scan before it started.
+    let email_id = email["id"].as_str().unwrap();
+    let marked = app
+        .graphql_as(&admin, MARK, json!({ "id": email_id, "value": true }))
+        .await;
+    assert_eq!(
+        marked["data"]["markFalsePositive"]["falsePositive"], true,
+        "{marked}"
+    );
+    let after_mark = app.graphql_as(&admin, SCAN, json!({ "id": id })).await;
+    let again = after_mark["data"]["scan"]["findings"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == email_id)
+        .unwrap()
+        .clone();
+    assert_eq!(again["falsePositive"], true);
+    let past = app
+        .graphql_as(
+            &admin,
+            SCAN,
+            json!({ "id": id, "asOf": before_start.to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(past["data"]["scan"]["status"], "CREATED", "{past}");
+    assert_eq!(past["data"]["scan"]["findingCount"], 0);
+    let missing = app
+        .graphql_as(
+            &admin,
+            MARK,
+            json!({ "id": uuid::Uuid::now_v7().to_string(), "value": true }),
+        )
+        .await;
+    assert_eq!(code(&missing), "NOT_FOUND");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_scan_input_names_the_field_and_records_nothing() {
+    let app = loopback_app().await;
+    let (admin, project_id) = project(&app, "bad").await;
+    let cases = [
+        (
+            json!(["exa mple.com"]),
+            json!(["dns_resolve"]),
+            Value::Null,
+            "targets[0]",
+        ),
+        (
+            json!(["example.com", "10.0.0.0/8"]),
+            json!(["dns_resolve"]),
+            Value::Null,
+            "targets[1]",
+        ),
+        (
+            json!(["ftp://example.com"]),
+            json!(["dns_resolve"]),
+            Value::Null,
+            "targets[0]",
+        ),
+        (json!([]), json!(["dns_resolve"]), Value::Null, "targets"),
+        (
+            json!(["example.com"]),
+            json!(["nope"]),
+            Value::Null,
+            "modules[0]",
+        ),
+        (json!(["example.com"]), json!([]), Value::Null, "modules"),
+        (
+            json!(["example.com"]),
+            json!(["dns_resolve"]),
+            json!({ "ports": [80, "x"] }),
+            "options.ports[1]",
+        ),
+        (
+            json!(["example.com"]),
+            json!(["dns_resolve"]),
+            json!({ "maxPages": -1 }),
+            "options.maxPages",
+        ),
+        (
+            json!(["example.com"]),
+            json!(["dns_resolve"]),
+            json!({ "resolvers": "1.1.1.1" }),
+            "options.resolvers",
+        ),
+        (
+            json!(["example.com"]),
+            json!(["dns_resolve"]),
+            json!({ "bogus": 1 }),
+            "options.bogus",
+        ),
+        (
+            json!(["example.com"]),
+            json!(["dns_resolve"]),
+            json!({ "scope": ["gopher://x"] }),
+            "options.scope[0]",
+        ),
+    ];
+    for (targets, modules, options, expected) in cases {
+        let body = create_scan(&app, &admin, &project_id, targets.clone(), modules, options).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{targets}: {body}");
+        assert_eq!(field(&body), expected, "{body}");
+    }
+    let long_name = app
+        .graphql_as(
+            &admin,
+            CREATE_SCAN,
+            json!({ "projectId": project_id, "name": "", "targets": ["example.com"], "modules": ["dns_resolve"] }),
+        )
+        .await;
+    assert_eq!(
+        (code(&long_name), field(&long_name)),
+        ("BAD_USER_INPUT", "name")
+    );
+    let scans = app.graphql_as(&admin, "{ scans { id } }", json!({})).await;
+    assert_eq!(scans["data"]["scans"], json!([]), "nothing was recorded");
+    let unknown_project = create_scan(
+        &app,
+        &admin,
+        &uuid::Uuid::now_v7().to_string(),
+        json!(["example.com"]),
+        json!(["dns_resolve"]),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code(&unknown_project), "NOT_FOUND");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_moves_are_checked_and_pause_holds_work() {
+    let site = HttpSite::start(SiteSpec {
+        pages: 300,
+        ..SiteSpec::default()
+    })
+    .await;
+    let app = TestApp::spawn(&[
+        ("MIRAGE_SIGNUP", "open"),
+        ("MIRAGE_EGRESS_ALLOW", "127.0.0.0/8"),
+        ("MIRAGE_SCAN_CONCURRENCY", "1"),
+    ])
+    .await;
+    let (admin, project_id) = project(&app, "life").await;
+    let created = create_scan(
+        &app,
+        &admin,
+        &project_id,
+        json!([site.base_url().to_string()]),
+        json!(["web_spider"]),
+        json!({ "maxPages": 1000, "maxDepth": 10 }),
+    )
+    .await;
+    let id = created["data"]["createScan"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (document, name) in [
+        (PAUSE, "pauseScan"),
+        (RESUME, "resumeScan"),
+        (STOP, "stopScan"),
+    ] {
+        let body = app.graphql_as(&admin, document, json!({ "id": id })).await;
+        assert_eq!(code(&body), "CONFLICT", "{name} on a created scan: {body}");
+    }
+    app.graphql_as(&admin, START, json!({ "id": id })).await;
+    let again = app.graphql_as(&admin, START, json!({ "id": id })).await;
+    assert_eq!(code(&again), "CONFLICT");
+    let paused = app.graphql_as(&admin, PAUSE, json!({ "id": id })).await;
+    assert_eq!(paused["data"]["pauseScan"]["status"], "PAUSED", "{paused}");
+    // Work in flight finishes; then nothing more is fetched while paused.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let hits = site.total_hits();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(site.total_hits(), hits, "a paused scan fetches nothing");
+    let resumed = app.graphql_as(&admin, RESUME, json!({ "id": id })).await;
+    assert_eq!(
+        resumed["data"]["resumeScan"]["status"], "RUNNING",
+        "{resumed}"
+    );
+    let stopped = app.graphql_as(&admin, STOP, json!({ "id": id })).await;
+    assert_eq!(
+        stopped["data"]["stopScan"]["status"], "STOPPED",
+        "{stopped}"
+    );
+    let scan = wait_for(&app, &admin, &id, "STOPPED").await;
+    assert!(scan["finishedAt"].is_string());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hits = site.total_hits();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(site.total_hits(), hits, "a stopped scan fetches nothing");
+    assert!(hits < 300, "stopped before the end ({hits} fetches)");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_allow_list_loopback_targets_are_refused_and_the_scan_goes_on() {
+    let site = HttpSite::start(SiteSpec {
+        pages: 5,
+        ..SiteSpec::default()
+    })
+    .await;
+    let app = TestApp::spawn(&[("MIRAGE_SIGNUP", "open")]).await;
+    let (admin, project_id) = project(&app, "egress").await;
+    let created = create_scan(
+        &app,
+        &admin,
+        &project_id,
+        json!([
+            site.base_url().to_string(),
+            "http://2130706433/",
+            "http://[::ffff:127.0.0.1]/"
+        ]),
+        json!(["web_spider"]),
+        Value::Null,
+    )
+    .await;
+    let id = created["data"]["createScan"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.graphql_as(&admin, START, json!({ "id": id })).await;
+    let done = wait_for(&app, &admin, &id, "FINISHED").await;
+    assert_eq!(site.total_hits(), 0, "nothing reached the loopback site");
+    let findings = all_findings(&app, &admin, &id, None).await;
+    // Only the seeds: the address and the three URLs (the decimal and IPv4-mapped spellings
+    // are the same loopback address, in canonical form).
+    assert_eq!(findings.len(), 4, "{findings:?}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["type"] == "IP_ADDRESS" || f["type"] == "LINKED_URL_INTERNAL"),
+        "{findings:?}"
+    );
+    assert!(values(&findings, "LINKED_URL_INTERNAL").contains(&"http://127.0.0.1/".to_owned()));
+    assert_eq!(done["progress"]["completed"], done["progress"]["total"]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modules_are_listed_and_scans_follow_rbac() {
+    let app = loopback_app().await;
+    let (admin, project_id) = project(&app, "rbac").await;
+    let modules = app.graphql_as(&admin, MODULES, json!({})).await;
+    let list = modules["data"]["modules"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{modules}"));
+    assert!(list.len() >= 20, "{} modules", list.len());
+    let spider = list.iter().find(|m| m["id"] == "web_spider").unwrap();
+    assert_eq!(spider["consumes"], json!(["LINKED_URL_INTERNAL"]));
+    assert_eq!(spider["passive"], false);
+    let created = create_scan(
+        &app,
+        &admin,
+        &project_id,
+        json!(["example.com"]),
+        json!(["dns_resolve"]),
+        Value::Null,
+    )
+    .await;
+    let id = created["data"]["createScan"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    // A read-only user of the organization who is not in the team cannot see the scan.
+    create_user(&app, &admin, "viewer@rbac.test", "READ_ONLY").await;
+    let viewer = token(&login(&app, "viewer@rbac.test", PASSWORD).await);
+    let seen = app.graphql_as(&viewer, SCAN, json!({ "id": id })).await;
+    assert_eq!(code(&seen), "FORBIDDEN", "{seen}");
+    let start = app.graphql_as(&viewer, START, json!({ "id": id })).await;
+    assert!(matches!(code(&start), "FORBIDDEN"), "{start}");
+    // Another organization's admin gets NOT_FOUND, like a missing scan.
+    let (other, _) = project(&app, "other").await;
+    for document in [SCAN, START, STOP] {
+        let body = app.graphql_as(&other, document, json!({ "id": id })).await;
+        assert_eq!(code(&body), "NOT_FOUND", "{body}");
+    }
+    let findings = app
+        .graphql_as(&other, FINDINGS, json!({ "scanId": id }))
+        .await;
+    assert_eq!(code(&findings), "NOT_FOUND");
+    let anonymous = app.graphql_as("", MODULES, json!({})).await;
+    assert_eq!(code(&anonymous), "UNAUTHENTICATED");
+    app.stop().await;
+}
