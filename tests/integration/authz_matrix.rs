@@ -99,6 +99,37 @@ const CREATE_PROJECT: Permission = Permission {
     resource: Resource::Owned,
 };
 const READ_PROJECT: [Grant; 4] = [Org, Org, Own, Own];
+const READ_MODULES: Permission = Permission {
+    grants: [Org, Org, Org, Org],
+    api_keys: true,
+    resource: Resource::Organization,
+};
+const CREATE_SCAN: Permission = Permission {
+    grants: [Org, Own, Own, No],
+    api_keys: true,
+    resource: Resource::Owned,
+};
+const READ_SCAN: [Grant; 4] = [Org, Org, Own, Own];
+const READ_SCAN_OWNED: Permission = Permission {
+    grants: READ_SCAN,
+    api_keys: true,
+    resource: Resource::Owned,
+};
+const UPDATE_SCAN: Permission = Permission {
+    grants: [Org, Own, Own, No],
+    api_keys: true,
+    resource: Resource::Owned,
+};
+const MARK_FALSE_POSITIVE: Permission = Permission {
+    grants: [Org, Own, No, No],
+    api_keys: true,
+    resource: Resource::Owned,
+};
+const READ_FINDINGS: Permission = Permission {
+    grants: [Org, Org, Own, Own],
+    api_keys: true,
+    resource: Resource::Owned,
+};
 const READ_AUDIT: Permission = Permission {
     grants: [Org, No, No, No],
     api_keys: true,
@@ -251,7 +282,77 @@ const RULES: &[Rule] = &[
         access: Access::SignedIn,
         targets: NO_ID,
     },
+    Rule {
+        field: "modules",
+        note: "",
+        document: "query { modules { id consumes produces } }",
+        access: Access::Policy(READ_MODULES),
+        targets: NO_ID,
+    },
+    Rule {
+        field: "scans",
+        note: "",
+        document: "query { scans { id } }",
+        access: Access::SignedIn,
+        targets: NO_ID,
+    },
+    Rule {
+        field: "scan",
+        note: "",
+        document: "query($id: ID!) { scan(id: $id) { id status findingCount } }",
+        access: Access::Policy(READ_SCAN_OWNED),
+        targets: OWNED,
+    },
+    Rule {
+        field: "findings",
+        note: "",
+        document: "query($id: ID!) { findings(scanId: $id, first: 5) { totalCount nodes { id } } }",
+        access: Access::Policy(READ_FINDINGS),
+        targets: OWNED,
+    },
     // Mutations
+    Rule {
+        field: "createScan",
+        note: "",
+        document: "mutation($id: ID!) { createScan(input: { projectId: $id, name: \"m\", targets: [\"http://192.0.2.10/\"], modules: [\"interesting_files\"] }) { id } }",
+        access: Access::Policy(CREATE_SCAN),
+        targets: OWNED,
+    },
+    Rule {
+        field: "startScan",
+        note: "",
+        document: "mutation($id: ID!) { startScan(id: $id) { id status } }",
+        access: Access::Policy(UPDATE_SCAN),
+        targets: OWNED,
+    },
+    Rule {
+        field: "pauseScan",
+        note: "",
+        document: "mutation($id: ID!) { pauseScan(id: $id) { id status } }",
+        access: Access::Policy(UPDATE_SCAN),
+        targets: OWNED,
+    },
+    Rule {
+        field: "resumeScan",
+        note: "",
+        document: "mutation($id: ID!) { resumeScan(id: $id) { id status } }",
+        access: Access::Policy(UPDATE_SCAN),
+        targets: OWNED,
+    },
+    Rule {
+        field: "stopScan",
+        note: "",
+        document: "mutation($id: ID!) { stopScan(id: $id) { id status } }",
+        access: Access::Policy(UPDATE_SCAN),
+        targets: OWNED,
+    },
+    Rule {
+        field: "markFalsePositive",
+        note: "",
+        document: "mutation($id: ID!) { markFalsePositive(findingId: $id, value: true) { id falsePositive } }",
+        access: Access::Policy(MARK_FALSE_POSITIVE),
+        targets: OWNED,
+    },
     Rule {
         field: "registerOrganization",
         note: "",
@@ -392,6 +493,13 @@ const RULES: &[Rule] = &[
         access: Access::Policy(READ_AUDIT),
         targets: NO_ID,
     },
+    Rule {
+        field: "scanEvents",
+        note: "",
+        document: "subscription($id: ID!) { scanEvents(scanId: $id) { __typename } }",
+        access: Access::Policy(READ_FINDINGS),
+        targets: OWNED,
+    },
 ];
 
 /// The document of a field's rule.
@@ -503,6 +611,13 @@ struct Fixtures<'a> {
     user_b: String,
     key_b: String,
     project_b: String,
+    /// Finished scans with findings: in Red's project, Blue's and organization B's.
+    scan_red: String,
+    scan_blue: String,
+    scan_b: String,
+    finding_red: String,
+    finding_blue: String,
+    finding_b: String,
     refresh: std::sync::Mutex<String>,
     counter: AtomicUsize,
 }
@@ -591,6 +706,18 @@ async fn new_team(app: &TestApp, admin: &str, name: &str, members: &[&str]) -> S
     team
 }
 
+/// A scan that ran to the end (its seeds only: nothing it does leaves the machine), and the id
+/// of one of its findings.
+async fn finished_scan(app: &TestApp, admin: &str, project: &str) -> (String, String) {
+    let body = call(app, admin, document("createScan"), json!({ "id": project })).await;
+    let scan = text(&body, "/data/createScan/id");
+    call(app, admin, document("startScan"), json!({ "id": scan })).await;
+    tests::scan_client::wait_for(app, admin, &scan, "FINISHED").await;
+    let findings = call(app, admin, document("findings"), json!({ "id": scan })).await;
+    let finding = text(&findings, "/data/findings/nodes/0/id");
+    (scan, finding)
+}
+
 async fn new_project(app: &TestApp, admin: &str, team: &str, name: &str) -> String {
     let body = call(
         app,
@@ -645,6 +772,9 @@ impl<'a> Fixtures<'a> {
         let project_red = new_project(app, &admin, &red, "Red project").await;
         let project_blue = new_project(app, &admin, &blue, "Blue project").await;
         let project_b = new_project(app, &admin_b, &team_b, "Beta project").await;
+        let (scan_red, finding_red) = finished_scan(app, &admin, &project_red).await;
+        let (scan_blue, finding_blue) = finished_scan(app, &admin, &project_blue).await;
+        let (scan_b, finding_b) = finished_scan(app, &admin_b, &project_b).await;
         let caller = |credential: &str, user_id: &str, email: &str| Caller {
             credential: credential.to_owned(),
             user_id: user_id.to_owned(),
@@ -682,6 +812,12 @@ impl<'a> Fixtures<'a> {
             user_b,
             key_b,
             project_b,
+            scan_red,
+            scan_blue,
+            scan_b,
+            finding_red,
+            finding_blue,
+            finding_b,
             refresh: std::sync::Mutex::new(refresh),
             counter: AtomicUsize::new(0),
         }
@@ -705,6 +841,26 @@ impl<'a> Fixtures<'a> {
         }
     }
 
+    /// The project a target names.
+    fn project(&self, target: Target) -> String {
+        match target {
+            Target::Own => self.project_red.clone(),
+            Target::Org => self.project_blue.clone(),
+            Target::OtherOrg => self.project_b.clone(),
+            Target::Missing | Target::None => uuid::Uuid::now_v7().to_string(),
+        }
+    }
+
+    /// The scan a target names.
+    fn scan(&self, target: Target) -> String {
+        match target {
+            Target::Own => self.scan_red.clone(),
+            Target::Org => self.scan_blue.clone(),
+            Target::OtherOrg => self.scan_b.clone(),
+            Target::Missing | Target::None => uuid::Uuid::now_v7().to_string(),
+        }
+    }
+
     /// The variables of one case. Where the case is expected to change something, it gets
     /// fresh fixtures so that later cases find the world as it was.
     async fn variables(&self, field: &str, who: Who, target: Target, allowed: bool) -> Value {
@@ -712,7 +868,36 @@ impl<'a> Fixtures<'a> {
         let missing = uuid::Uuid::now_v7().to_string();
         match field {
             "serverInfo" | "me" | "projects" | "logout" | "enrollTotp" | "confirmTotp"
-            | "securityEvents" | "oidcBegin" | "oidcComplete" | "oidcVerifyTotp" => json!({}),
+            | "securityEvents" | "oidcBegin" | "oidcComplete" | "oidcVerifyTotp" | "modules"
+            | "scans" => json!({}),
+            "scan" | "findings" | "scanEvents" => json!({ "id": self.scan(target) }),
+            "createScan" => json!({ "id": self.project(target) }),
+            // An allowed move gets a scan of its own, so shared fixtures stay as they are.
+            "startScan" | "pauseScan" | "resumeScan" | "stopScan" => {
+                let id = match target {
+                    Target::Own | Target::Org if allowed => {
+                        let body = call(
+                            app,
+                            &self.admin,
+                            document("createScan"),
+                            json!({ "id": self.project(target) }),
+                        )
+                        .await;
+                        text(&body, "/data/createScan/id")
+                    }
+                    other => self.scan(other),
+                };
+                json!({ "id": id })
+            }
+            "markFalsePositive" => {
+                let id = match target {
+                    Target::Own => self.finding_red.clone(),
+                    Target::Org => self.finding_blue.clone(),
+                    Target::OtherOrg => self.finding_b.clone(),
+                    _ => missing,
+                };
+                json!({ "id": id })
+            }
             "registerOrganization" => {
                 let name = self.unique("org");
                 json!({ "org": name, "email": format!("{name}@new.test"), "password": PASSWORD })
@@ -847,7 +1032,7 @@ async fn ws_next(socket: &mut Socket, wait: Duration) -> Result<Option<Value>, O
 /// Runs a subscription case over the WebSocket and answers as a POST would: the first
 /// `next` payload (after making the organization record a security event), or
 /// UNAUTHENTICATED when the connection is refused.
-async fn subscribe(fx: &Fixtures<'_>, who: Who, query: &str) -> Value {
+async fn subscribe(fx: &Fixtures<'_>, who: Who, query: &str, variables: &Value) -> Value {
     let unauthenticated = || json!({ "data": null, "errors": [{ "message": "connection refused", "extensions": { "code": "UNAUTHENTICATED" } }] });
     let mut request = format!("ws://{}/graphql/ws", fx.app.addr)
         .into_client_request()
@@ -877,20 +1062,31 @@ async fn subscribe(fx: &Fixtures<'_>, who: Who, query: &str) -> Value {
     }
     ws_send(
         &mut socket,
-        json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),
     )
     .await;
     // A refusal comes at once; an allowed subscription waits for an event, so make some: a
-    // refused request in organization A is a security event of A.
+    // refused request in organization A is a security event of A; a new run of a scan (by its
+    // organization's administrator) is a scan event.
     for _ in 0..40 {
-        let refused = call(
-            fx.app,
-            &fx.caller(Who::ReadOnly).credential,
-            document("createTeam"),
-            json!({ "name": "never" }),
-        )
-        .await;
-        assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+        if let Some(scan) = variables["id"].as_str() {
+            call(
+                fx.app,
+                &fx.admin,
+                document("startScan"),
+                json!({ "id": scan }),
+            )
+            .await;
+        } else {
+            let refused = call(
+                fx.app,
+                &fx.caller(Who::ReadOnly).credential,
+                document("createTeam"),
+                json!({ "name": "never" }),
+            )
+            .await;
+            assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+        }
         match ws_next(&mut socket, Duration::from_millis(250)).await {
             Ok(None) => continue,
             Ok(Some(message)) if message["type"] == "next" => return message["payload"].clone(),
@@ -919,7 +1115,7 @@ async fn run_case(fx: &Fixtures<'_>, index: usize, who: Who, target: Target) -> 
     let allowed = expected == Outcome::Allowed;
     let variables = fx.variables(rule.field, who, target, allowed).await;
     let body = if rule.document.trim_start().starts_with("subscription") {
-        subscribe(fx, who, rule.document).await
+        subscribe(fx, who, rule.document, &variables).await
     } else {
         let credential = fx.credential(rule.field, who).await;
         call(fx.app, &credential, rule.document, variables).await
@@ -961,6 +1157,20 @@ fn check_allowed_data(fx: &Fixtures<'_>, case: &Case) -> Result<(), String> {
             }
             if seen != visible || seen.contains(fx.project_b.as_str()) {
                 return Err(format!("projects {seen:?}, expected {visible:?}"));
+            }
+        }
+        "scans" => {
+            let seen: BTreeSet<&str> = data
+                .as_array()
+                .map(|rows| rows.iter().filter_map(|row| row["id"].as_str()).collect())
+                .unwrap_or_default();
+            if !seen.contains(fx.scan_red.as_str()) || seen.contains(fx.scan_b.as_str()) {
+                return Err(format!(
+                    "scans {seen:?} miss Red's or show organization B's"
+                ));
+            }
+            if seen.contains(fx.scan_blue.as_str()) != (READ_SCAN[case.who.column()] == Org) {
+                return Err(format!("scans {seen:?}: Blue's scan visibility is wrong"));
             }
         }
         "securityEvents" => {

@@ -6,6 +6,7 @@ pub mod crash;
 pub mod kurrent;
 pub mod oidc;
 pub mod pg;
+pub mod scan_client;
 pub mod sqlite;
 
 use commands::store::SharedStore;

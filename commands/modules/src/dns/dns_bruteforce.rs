@@ -301,9 +301,8 @@ mod tests {
         assert!(matches!(error, ModuleError::Failed(_)), "{error:?}");
     }
 
-    /// Names per second against the loopback server; the figure is printed (run with
-    /// `--release --nocapture` for a meaningful one). The floor asserted is low enough for
-    /// debug builds on a busy machine.
+    /// Every real name of a 10,000-word run is found; names per second against the loopback
+    /// server are printed, never asserted (run with `--release --nocapture` for the figure).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn brute_force_throughput() {
         let words = bench_words(10_000);
@@ -329,6 +328,5 @@ mod tests {
         let mut expected = existing;
         expected.sort();
         assert_eq!(values(&outputs, INTERNET_NAME), expected);
-        assert!(rate > 500.0, "{rate:.0} names/s");
     }
 }

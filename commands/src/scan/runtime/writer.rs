@@ -23,6 +23,8 @@ use crate::store::{ExpectedVersion, SharedStore, StoreError};
 /// Events per append, and payload bytes, before a batch is cut.
 const MAX_BATCH_EVENTS: usize = 2_000;
 const MAX_BATCH_BYTES: usize = 8 << 20;
+/// Events per store append (the store accepts up to 10,000).
+const MAX_APPEND: usize = 5_000;
 
 pub struct Writer {
     pub store: SharedStore,
@@ -205,7 +207,19 @@ impl Writer {
         Ok(done)
     }
 
-    async fn append(&mut self, events: Vec<NewEvent>) -> Result<(), ScanError> {
+    /// Appends in chunks the store accepts. Only the last chunk carries the work completion,
+    /// so a crash between chunks leaves findings without their completion: the work item is
+    /// redone and its repeated values are dropped as duplicates of the recorded ones.
+    async fn append(&mut self, mut events: Vec<NewEvent>) -> Result<(), ScanError> {
+        while events.len() > MAX_APPEND {
+            let rest = events.split_off(MAX_APPEND);
+            self.append_chunk(events).await?;
+            events = rest;
+        }
+        self.append_chunk(events).await
+    }
+
+    async fn append_chunk(&mut self, events: Vec<NewEvent>) -> Result<(), ScanError> {
         if events.is_empty() {
             return Ok(());
         }
