@@ -115,6 +115,8 @@ pub struct Config {
     pub target_min_ipv4_prefix: u8,
     /// The widest IPv6 network a scan target may name.
     pub target_min_ipv6_prefix: u8,
+    /// How often the scheduler looks for scheduled scans that are due, in milliseconds.
+    pub scheduler_tick_ms: u64,
 }
 
 impl Default for Config {
@@ -136,6 +138,7 @@ impl Default for Config {
             scan_concurrency: 32,
             target_min_ipv4_prefix: 16,
             target_min_ipv6_prefix: 112,
+            scheduler_tick_ms: 15_000,
             store: StoreConfig::default(),
             read_models: ReadModelConfig::default(),
             oidc: Vec::new(),
@@ -360,6 +363,7 @@ impl Config {
                         .collect();
                 }
                 "MIRAGE_SCAN_CONCURRENCY" => self.scan_concurrency = parse(key, value)?,
+                "MIRAGE_SCHEDULER_TICK_MS" => self.scheduler_tick_ms = parse(key, value)?,
                 "MIRAGE_TARGET_MIN_IPV4_PREFIX" => self.target_min_ipv4_prefix = parse(key, value)?,
                 "MIRAGE_TARGET_MIN_IPV6_PREFIX" => self.target_min_ipv6_prefix = parse(key, value)?,
                 "MIRAGE_STORE_KIND" => self.store.kind = choice(key, value)?,
@@ -443,6 +447,12 @@ impl Config {
         self.egress()?;
         if !(1..=1024).contains(&self.scan_concurrency) {
             return Err(invalid("scan_concurrency", "must be between 1 and 1024"));
+        }
+        if !(100..=3_600_000).contains(&self.scheduler_tick_ms) {
+            return Err(invalid(
+                "scheduler_tick_ms",
+                "must be between 100 and 3600000",
+            ));
         }
         if self.target_min_ipv4_prefix > 32 {
             return Err(invalid(

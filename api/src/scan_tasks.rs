@@ -12,9 +12,6 @@ use tokio::sync::watch;
 
 use crate::state::AppState;
 
-/// How often the scheduler looks for due scans.
-const SCHEDULER_TICK: Duration = Duration::from_secs(15);
-
 /// Resumes scans that were running when the last process ended (crash, kill -9 or restart),
 /// once the scans read model has caught up with the log.
 pub async fn recover(state: AppState) {
@@ -47,9 +44,10 @@ pub async fn recover(state: AppState) {
 
 /// Starts the next run of every scheduled scan whose time has come, until `stop` flips.
 pub async fn scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.scheduler_tick_ms);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(SCHEDULER_TICK) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
         if *stop.borrow() {

@@ -12,6 +12,7 @@ mod oidc;
 mod oidc_login;
 mod postgres_store;
 mod projections;
+mod scan_events;
 mod scan_resume;
 mod scans;
 mod serve;

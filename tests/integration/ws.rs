@@ -14,7 +14,7 @@ use crate::identity_api::{LOGOUT, PASSWORD, create_user, login, register, token}
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp) -> Socket {
+pub(crate) async fn connect(app: &TestApp) -> Socket {
     let mut request = format!("ws://{}/graphql/ws", app.addr)
         .into_client_request()
         .unwrap();
@@ -25,7 +25,7 @@ async fn connect(app: &TestApp) -> Socket {
     tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -33,7 +33,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next JSON message, or the close code when the server closes instead.
-async fn receive(socket: &mut Socket) -> Result<Value, Option<u16>> {
+pub(crate) async fn receive(socket: &mut Socket) -> Result<Value, Option<u16>> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(15), socket.next())
             .await
@@ -47,7 +47,7 @@ async fn receive(socket: &mut Socket) -> Result<Value, Option<u16>> {
     }
 }
 
-async fn init(socket: &mut Socket, access: &str) -> Result<Value, Option<u16>> {
+pub(crate) async fn init(socket: &mut Socket, access: &str) -> Result<Value, Option<u16>> {
     send(
         socket,
         json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {access}") } }),

@@ -100,11 +100,33 @@ pub struct ScanProgress {
     pub total: u64,
 }
 
-/// What a run found that the previous run did not, and the reverse.
-#[derive(SimpleObject, Clone, Copy)]
+/// A finding's type and value, without the rest.
+#[derive(SimpleObject, Clone)]
+pub struct TypedValue {
+    #[graphql(name = "type")]
+    pub kind: String,
+    pub value: String,
+}
+
+impl TypedValue {
+    fn list(items: &[(String, String)]) -> Vec<Self> {
+        items
+            .iter()
+            .map(|(kind, value)| TypedValue {
+                kind: kind.clone(),
+                value: value.clone(),
+            })
+            .collect()
+    }
+}
+
+/// What a run found that the previous run did not, and the reverse (lists capped at 200).
+#[derive(SimpleObject, Clone)]
 pub struct RunChanges {
     pub new_count: u64,
     pub gone_count: u64,
+    pub new: Vec<TypedValue>,
+    pub gone: Vec<TypedValue>,
 }
 
 #[derive(SimpleObject, Clone)]
@@ -292,9 +314,14 @@ impl Scan {
             changes: row
                 .new_count
                 .zip(row.gone_count)
-                .map(|(new_count, gone_count)| RunChanges {
-                    new_count,
-                    gone_count,
+                .map(|(new_count, gone_count)| {
+                    let (new, gone) = row.changes.clone().unwrap_or_default();
+                    RunChanges {
+                        new_count,
+                        gone_count,
+                        new: TypedValue::list(&new),
+                        gone: TypedValue::list(&gone),
+                    }
                 }),
             scan_id: row.id,
             as_of: None,

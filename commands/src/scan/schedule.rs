@@ -1,4 +1,5 @@
-//! Cron schedules for recurring scans (five fields: minute hour day month weekday).
+//! Cron schedules for recurring scans: five fields (minute hour day month weekday), or six with
+//! a leading seconds field.
 
 use std::str::FromStr;
 
@@ -10,12 +11,15 @@ use super::ScanError;
 /// Parses and checks a schedule; the error names the `schedule` field.
 pub fn parse(text: &str) -> Result<Cron, ScanError> {
     let text = text.trim();
-    if text.split_whitespace().count() != 5 {
+    let fields = text.split_whitespace().count();
+    if !(5..=6).contains(&fields) {
         return Err(ScanError::invalid(
             "schedule",
-            "must be a cron expression with five fields (minute hour day month weekday)",
+            "must be a cron expression with five fields (minute hour day month weekday) \
+             or six (seconds first)",
         ));
     }
+    // croner's default parser takes an optional leading seconds field.
     Cron::from_str(text).map_err(|e| ScanError::invalid("schedule", e))
 }
 

@@ -45,7 +45,8 @@ impl SqlReadModel for Scans {
                 total BIGINT NOT NULL,
                 finding_count BIGINT NOT NULL,
                 new_count BIGINT,
-                gone_count BIGINT
+                gone_count BIGINT,
+                changes TEXT
             )",
             "CREATE INDEX IF NOT EXISTS scans_by_project ON scans (project_id, created_at)",
             "CREATE TABLE IF NOT EXISTS findings (
@@ -197,14 +198,21 @@ async fn apply_scan(
         ScanEvent::RunCompared {
             new_count,
             gone_count,
+            new,
+            gone,
             ..
         } => {
-            sqlx::query("UPDATE scans SET new_count = $1, gone_count = $2 WHERE scan_id = $3")
-                .bind(to_i64(new_count))
-                .bind(to_i64(gone_count))
-                .bind(scan_id)
-                .execute(&mut **tx)
-                .await?;
+            let changes = serde_json::json!({ "new": new, "gone": gone }).to_string();
+            sqlx::query(
+                "UPDATE scans SET new_count = $1, gone_count = $2, changes = $3
+                 WHERE scan_id = $4",
+            )
+            .bind(to_i64(new_count))
+            .bind(to_i64(gone_count))
+            .bind(changes)
+            .bind(scan_id)
+            .execute(&mut **tx)
+            .await?;
         }
     }
     Ok(())

@@ -30,6 +30,8 @@ pub struct ScanRow {
     /// Change detection against the previous run, once a later run finished.
     pub new_count: Option<u64>,
     pub gone_count: Option<u64>,
+    /// The listed `(type, value)` pairs behind those counts (capped): new, then gone.
+    pub changes: Option<(Vec<(String, String)>, Vec<(String, String)>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +64,7 @@ pub struct FindingFilter {
 
 const SCAN_COLUMNS: &str = "scan_id, organization_id, project_id, team_id, name, status, \
      targets, modules, options, schedule, run, created_at, started_at, finished_at, completed, \
-     total, finding_count, new_count, gone_count";
+     total, finding_count, new_count, gone_count, changes";
 
 const FINDING_COLUMNS: &str = "finding_id, scan_id, run, seq, type, value, module, parent_id, \
      confidence, scope_distance, evidence_hash, first_seen_at, false_positive";
@@ -102,6 +104,19 @@ fn scan_row(row: &AnyRow) -> Result<ScanRow, ProjectionError> {
         gone_count: c
             .optional_integer("gone_count")?
             .map(|n| u64::try_from(n).map_err(|_| c.corrupt("gone_count")))
+            .transpose()?,
+        changes: c
+            .optional_text("changes")?
+            .map(|text| {
+                #[derive(serde::Deserialize)]
+                struct Changes {
+                    new: Vec<(String, String)>,
+                    gone: Vec<(String, String)>,
+                }
+                serde_json::from_str::<Changes>(&text)
+                    .map(|c| (c.new, c.gone))
+                    .map_err(|_| c.corrupt("changes"))
+            })
             .transpose()?,
     })
 }
