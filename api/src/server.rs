@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use commands::identity::{IdentityConfig, IdentityService};
-use commands::scan::{RuntimeConfig, ScanRuntime, ScanService};
+use commands::scan::{RuntimeConfig, ScanMetrics, ScanRuntime, ScanService};
 use commands::{CommandHandler, HandlerConfig};
 
 use crate::config::{Config, Signup};
@@ -70,6 +70,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
                 min_ipv4_prefix: config.target_min_ipv4_prefix,
                 min_ipv6_prefix: config.target_min_ipv6_prefix,
             },
+            metrics: Some(ScanMetrics::register(&registry)?),
         },
     );
     let scans = Arc::new(ScanService::new(runtime));

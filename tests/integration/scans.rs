@@ -205,6 +205,32 @@ async fn a_scan_spiders_a_loopback_site_and_records_findings_as_events() {
         )
         .await;
     assert_eq!(code(&missing), "NOT_FOUND");
+
+    // Operators see the work in Prometheus metrics.
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = |prefix: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    assert_eq!(
+        line("mirage_scan_findings_total") as usize,
+        findings.len(),
+        "{metrics}"
+    );
+    assert!(line("mirage_scan_work_items_total{module=\"web_spider\",outcome=\"ok\"}") >= 40.0);
+    assert_eq!(line("mirage_scans_running"), 0.0);
     app.stop().await;
 }
 
@@ -455,4 +481,51 @@ async fn modules_are_listed_and_scans_follow_rbac() {
     let anonymous = app.graphql_as("", MODULES, json!({})).await;
     assert_eq!(code(&anonymous), "UNAUTHENTICATED");
     app.stop().await;
+}
+
+/// The distributed profile: the same scan on a PostgreSQL event store with PostgreSQL read
+/// models.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_runs_the_same_on_postgres() {
+    let site = HttpSite::start(SiteSpec {
+        pages: 15,
+        ..SiteSpec::default()
+    })
+    .await;
+    let store_db = tests::pg::fresh_database().await;
+    let read_db = tests::pg::fresh_database().await;
+    let app = TestApp::spawn(&[
+        ("MIRAGE_SIGNUP", "open"),
+        ("MIRAGE_EGRESS_ALLOW", "127.0.0.0/8"),
+        ("MIRAGE_PROFILE", "distributed"),
+        ("MIRAGE_STORE_KIND", "postgres"),
+        ("MIRAGE_STORE_URL", &store_db.app_url),
+        ("MIRAGE_STORE_ADMIN_URL", &store_db.admin_url),
+        ("MIRAGE_STORE_APP_ROLE", tests::pg::APP_ROLE),
+        ("MIRAGE_READ_MODELS_URL", &read_db.admin_url),
+    ])
+    .await;
+    let (admin, project_id) = project(&app, "pg").await;
+    let created = create_scan(
+        &app,
+        &admin,
+        &project_id,
+        json!([site.base_url().to_string()]),
+        json!(["web_spider", "email_extract"]),
+        json!({ "scope": ["example.com"] }),
+    )
+    .await;
+    let id = created["data"]["createScan"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    app.graphql_as(&admin, START, json!({ "id": id })).await;
+    let done = wait_for(&app, &admin, &id, "FINISHED").await;
+    assert_eq!(done["progress"]["completed"], done["progress"]["total"]);
+    let findings = all_findings(&app, &admin, &id, None).await;
+    assert!(values(&findings, "TARGET_WEB_CONTENT").len() >= 15);
+    assert!(values(&findings, "EMAILADDR").contains(&"contact-0@example.com".to_owned()));
+    app.stop().await;
+    store_db.drop_database().await;
+    read_db.drop_database().await;
 }

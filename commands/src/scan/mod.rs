@@ -7,5 +7,5 @@ pub mod schedule;
 mod service;
 
 pub use error::ScanError;
-pub use runtime::{RuntimeConfig, ScanRuntime};
+pub use runtime::{RuntimeConfig, ScanMetrics, ScanRuntime};
 pub use service::{NewScan, ScanService, findings_stream, scan_stream};

@@ -8,6 +8,7 @@
 //! loses only unfinished work, which the next start redoes, and never duplicates a finding.
 
 mod compare;
+mod metrics;
 mod replay;
 mod route;
 mod run;
@@ -26,6 +27,8 @@ use crate::handler::CommandHandler;
 use crate::scan::ScanError;
 use crate::store::SharedStore;
 
+pub use metrics::ScanMetrics;
+
 /// How the runtime works.
 #[derive(Clone)]
 pub struct RuntimeConfig {
@@ -33,6 +36,7 @@ pub struct RuntimeConfig {
     /// Work items in flight per scan.
     pub concurrency: usize,
     pub target_limits: TargetLimits,
+    pub metrics: Option<ScanMetrics>,
 }
 
 impl Default for RuntimeConfig {
@@ -41,6 +45,7 @@ impl Default for RuntimeConfig {
             egress: Arc::new(Egress::public_only()),
             concurrency: 32,
             target_limits: TargetLimits::default(),
+            metrics: None,
         }
     }
 }

@@ -35,7 +35,14 @@ enum Outcome {
 
 /// Runs the scan until it finishes, is stopped, or the process shuts down; records the end.
 pub async fn run_scan(runtime: Arc<ScanRuntime>, scan_id: Uuid, mut mode: watch::Receiver<Mode>) {
+    let metrics = runtime.config().metrics.clone();
+    if let Some(metrics) = &metrics {
+        metrics.running.inc();
+    }
     let outcome = drive(&runtime, scan_id, &mut mode).await;
+    if let Some(metrics) = &metrics {
+        metrics.running.dec();
+    }
     let context = CommandContext {
         correlation_id: Some(scan_id),
         ..CommandContext::system(chrono::Utc::now())
@@ -167,6 +174,7 @@ async fn drive(
         completed: replayed.completed.len() as u64,
         total: total.clone(),
         findings: replayed.findings,
+        metrics: runtime.config().metrics.clone(),
     };
     if replayed.findings == 0 {
         writer.record_seeds(&seeds).await?;

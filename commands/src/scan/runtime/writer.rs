@@ -38,6 +38,7 @@ pub struct Writer {
     pub completed: u64,
     pub total: Arc<AtomicU64>,
     pub findings: u64,
+    pub metrics: Option<super::ScanMetrics>,
 }
 
 /// A value a module (or the targets) offered, before normalisation and de-duplication.
@@ -138,6 +139,9 @@ impl Writer {
             }
         }
         self.findings += events.len() as u64;
+        if let Some(metrics) = &self.metrics {
+            metrics.findings.inc_by(events.len() as u64);
+        }
         self.append(events).await
     }
 
@@ -192,6 +196,16 @@ impl Writer {
             });
         }
         let done = items.len();
+        if let Some(metrics) = &self.metrics {
+            metrics.findings.inc_by(events.len() as u64);
+            for item in &items {
+                let outcome = if item.error.is_some() { "error" } else { "ok" };
+                metrics
+                    .work_items
+                    .with_label_values(&[item.module.as_str(), outcome])
+                    .inc();
+            }
+        }
         self.findings += events.len() as u64;
         self.completed += done as u64;
         let completion = FindingEvent::WorkCompleted {
