@@ -8,6 +8,7 @@ use crate::identity::{
     TeamEvent, UserEvent,
 };
 use crate::organization::OrganizationEvent;
+use crate::scan::{FindingEvent, ScanEvent};
 
 type Decoder = fn(&StoredPayload) -> Result<(), String>;
 
@@ -17,7 +18,9 @@ fn decodes(payload: &StoredPayload) -> Result<(), String> {
         E::decode(payload).map(|_| ()).map_err(|e| e.to_string())
     }
     let category = payload.event_type.as_str();
-    let routes: [(&str, Decoder); 9] = [
+    let routes: [(&str, Decoder); 11] = [
+        ("Scan", with::<ScanEvent>),
+        ("Finding", with::<FindingEvent>),
         ("Email", with::<EmailClaimEvent>),
         ("Oidc", with::<OidcLinkEvent>),
         ("Organization", with::<OrganizationEvent>),
@@ -45,6 +48,8 @@ fn current_identity_payloads() -> Vec<StoredPayload> {
     payloads.extend(ApiKeyEvent::examples().iter().map(EventCodec::encode));
     payloads.extend(SessionEvent::examples().iter().map(EventCodec::encode));
     payloads.extend(SecurityEvent::examples().iter().map(EventCodec::encode));
+    payloads.extend(ScanEvent::examples().iter().map(EventCodec::encode));
+    payloads.extend(FindingEvent::examples().iter().map(EventCodec::encode));
     payloads
 }
 
@@ -53,6 +58,12 @@ fn every_identity_event_version_written_today_has_a_fixture() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schemas/events");
     for payload in current_identity_payloads() {
         let name = format!("{}.v{}.json", payload.event_type, payload.event_version);
+        // `MIRAGE_UPDATE_FIXTURES=1` writes the fixture of a new event version (never rewrites).
+        if std::env::var("MIRAGE_UPDATE_FIXTURES").is_ok_and(|v| v == "1")
+            && !dir.join(&name).is_file()
+        {
+            std::fs::write(dir.join(&name), &payload.data).unwrap();
+        }
         assert!(dir.join(&name).is_file(), "missing fixture {name}");
         decodes(&payload).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -69,6 +80,8 @@ fn each_type_prefix_is_owned_by_exactly_one_identity_codec() {
             SessionEvent::decode(&payload).is_ok(),
             SecurityEvent::decode(&payload).is_ok(),
             OrganizationEvent::decode(&payload).is_ok(),
+            ScanEvent::decode(&payload).is_ok(),
+            FindingEvent::decode(&payload).is_ok(),
         ];
         let count = owners.iter().filter(|owned| **owned).count();
         assert_eq!(

@@ -104,3 +104,74 @@ impl Registry {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(metas: &[&'static ModuleMeta]) -> Vec<&'static str> {
+        metas.iter().map(|m| m.id).collect()
+    }
+
+    #[test]
+    fn the_builtin_registry_has_unique_ids_and_known_types() {
+        let registry = Registry::builtin();
+        let metas: Vec<_> = registry.metas().collect();
+        assert!(metas.len() >= 20, "{} modules", metas.len());
+        let mut seen = BTreeSet::new();
+        for meta in &metas {
+            assert!(seen.insert(meta.id), "duplicate id {}", meta.id);
+            for kind in meta.consumes.iter().chain(meta.produces) {
+                assert!(
+                    domain::scan::types::known(kind).is_some(),
+                    "{}: {kind}",
+                    meta.id
+                );
+            }
+            assert!(
+                !meta.consumes.is_empty() && !meta.produces.is_empty(),
+                "{}",
+                meta.id
+            );
+        }
+    }
+
+    #[test]
+    fn dependencies_feed_modules_nothing_else_feeds() {
+        let registry = Registry::builtin();
+        let selected = vec!["email_extract".to_owned()];
+        // Alone, without dependency resolution.
+        assert_eq!(
+            ids(&registry.resolve(&selected, false, &[]).unwrap()),
+            ["email_extract"]
+        );
+        // Seeded with a URL only: the spider feeds it web content.
+        let resolved = ids(&registry
+            .resolve(&selected, true, &["LINKED_URL_INTERNAL"])
+            .unwrap());
+        assert!(resolved.contains(&"web_spider"), "{resolved:?}");
+        // A module its targets already feed pulls nothing in.
+        let resolved = ids(&registry
+            .resolve(&["dns_resolve".to_owned()], true, &["INTERNET_NAME"])
+            .unwrap());
+        assert_eq!(resolved, ["dns_resolve"]);
+    }
+
+    #[test]
+    fn unknown_and_missing_modules_name_the_entry() {
+        let registry = Registry::builtin();
+        assert_eq!(
+            registry
+                .resolve(&["dns_resolve".into(), "nope".into()], true, &[])
+                .unwrap_err(),
+            RegistryError::UnknownModule {
+                index: 1,
+                id: "nope".into()
+            }
+        );
+        assert_eq!(
+            registry.resolve(&[], true, &[]).unwrap_err(),
+            RegistryError::NoModules
+        );
+    }
+}

@@ -5,8 +5,9 @@ use crate::error::DomainError;
 
 use super::aggregate::{Scan, ScanCommand, ScanStatus};
 use super::events::ScanEvent;
+use super::findings::FindingEvent;
 
-fn created() -> ScanEvent {
+pub(crate) fn created() -> ScanEvent {
     ScanEvent::Created {
         scan_id: Uuid::nil(),
         organization_id: Uuid::nil(),
@@ -187,66 +188,81 @@ fn false_positive_marks_are_events_and_repeats_are_no_ops() {
     );
 }
 
+impl ScanEvent {
+    /// One of each kind, for round trips and the stored-form fixtures.
+    pub(crate) fn examples() -> Vec<ScanEvent> {
+        vec![
+            created(),
+            ScanEvent::Started { run: 2 },
+            ScanEvent::Paused { run: 2 },
+            ScanEvent::Resumed { run: 2 },
+            ScanEvent::Stopped { run: 2 },
+            ScanEvent::Finished {
+                run: 2,
+                completed: 5,
+                total: 6,
+            },
+            ScanEvent::Failed {
+                run: 2,
+                reason: "resolver unreachable".into(),
+            },
+            ScanEvent::FalsePositiveMarked {
+                finding_id: Uuid::from_u128(40),
+                value: true,
+            },
+            ScanEvent::RunCompared {
+                run: 2,
+                previous_run: 1,
+                new_count: 1,
+                gone_count: 1,
+                new: vec![("INTERNET_NAME".into(), "new.example.com".into())],
+                gone: vec![("INTERNET_NAME".into(), "old.example.com".into())],
+            },
+        ]
+    }
+}
+
+impl FindingEvent {
+    pub(crate) fn examples() -> Vec<FindingEvent> {
+        use super::findings::{Finding, WorkItem};
+        vec![
+            FindingEvent::Recorded(Finding {
+                id: Uuid::from_u128(40),
+                run: 1,
+                kind: "INTERNET_NAME".into(),
+                value: "a.example.com".into(),
+                module: "dns_bruteforce".into(),
+                parent_id: Some(Uuid::from_u128(39)),
+                confidence: 90,
+                evidence_hash: Some(
+                    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+                ),
+                scope_distance: 0,
+                depth: 0,
+                target: "example.com".into(),
+            }),
+            FindingEvent::WorkCompleted {
+                run: 1,
+                items: vec![WorkItem {
+                    module: "dns_bruteforce".into(),
+                    input: Uuid::from_u128(39),
+                    produced: 1,
+                    error: None,
+                }],
+                completed: 1,
+                total: 4,
+            },
+        ]
+    }
+}
+
 #[test]
 fn every_event_round_trips_through_its_stored_form() {
-    use super::findings::{Finding, FindingEvent, WorkItem};
     use crate::codec::EventCodec;
-    for event in [
-        created(),
-        ScanEvent::Started { run: 2 },
-        ScanEvent::Paused { run: 2 },
-        ScanEvent::Resumed { run: 2 },
-        ScanEvent::Stopped { run: 2 },
-        ScanEvent::Finished {
-            run: 2,
-            completed: 5,
-            total: 6,
-        },
-        ScanEvent::Failed {
-            run: 2,
-            reason: "x".into(),
-        },
-        ScanEvent::FalsePositiveMarked {
-            finding_id: Uuid::nil(),
-            value: true,
-        },
-        ScanEvent::RunCompared {
-            run: 2,
-            previous_run: 1,
-            new_count: 1,
-            gone_count: 0,
-            new: vec![("A".into(), "b".into())],
-            gone: vec![],
-        },
-    ] {
+    for event in ScanEvent::examples() {
         assert_eq!(ScanEvent::decode(&event.encode()).unwrap(), event);
     }
-    for event in [
-        FindingEvent::Recorded(Finding {
-            id: Uuid::nil(),
-            run: 1,
-            kind: "INTERNET_NAME".into(),
-            value: "a.example.com".into(),
-            module: "dns_bruteforce".into(),
-            parent_id: Some(Uuid::nil()),
-            confidence: 90,
-            evidence_hash: Some("ab".into()),
-            scope_distance: 0,
-            depth: 0,
-            target: "example.com".into(),
-        }),
-        FindingEvent::WorkCompleted {
-            run: 1,
-            items: vec![WorkItem {
-                module: "m".into(),
-                input: Uuid::nil(),
-                produced: 2,
-                error: None,
-            }],
-            completed: 1,
-            total: 4,
-        },
-    ] {
+    for event in FindingEvent::examples() {
         assert_eq!(FindingEvent::decode(&event.encode()).unwrap(), event);
     }
 }
