@@ -63,6 +63,8 @@ pub enum Mode {
 
 struct Control {
     mode: watch::Sender<Mode>,
+    /// Set by `launch` while the task runs: look again for a newer run before exiting.
+    again: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -96,30 +98,48 @@ impl ScanRuntime {
         self.handler.store()
     }
 
-    /// Starts (or un-pauses) the task running `scan_id`.
+    /// Starts (or un-pauses) the task running `scan_id`. The task removes its entry under the
+    /// same lock when it ends, so a launch either reaches a live task or starts a new one.
     pub fn launch(self: &Arc<Self>, scan_id: Uuid) {
         let Ok(mut runs) = self.runs.lock() else {
             return;
         };
-        if let Some(control) = runs.get(&scan_id)
-            && !control.task.is_finished()
-        {
+        if let Some(control) = runs.get(&scan_id) {
+            control
+                .again
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             control.mode.send_replace(Mode::Running);
             return;
         }
         let (mode, receiver) = watch::channel(Mode::Running);
-        let runtime = self.clone();
-        let task = tokio::spawn(async move {
-            run::run_scan(runtime.clone(), scan_id, receiver).await;
-            if let Ok(mut runs) = runtime.runs.lock()
-                && runs
-                    .get(&scan_id)
-                    .is_some_and(|c| c.task.is_finished() || c.mode.is_closed())
+        let again = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let task = tokio::spawn(run::run_scan(
+            self.clone(),
+            scan_id,
+            receiver,
+            again.clone(),
+        ));
+        runs.insert(scan_id, Control { mode, again, task });
+    }
+
+    /// Called by a run task about to end: `true` means a launch asked for another look.
+    fn should_continue(&self, scan_id: Uuid) -> bool {
+        let Ok(mut runs) = self.runs.lock() else {
+            return false;
+        };
+        match runs.get(&scan_id) {
+            Some(control)
+                if control
+                    .again
+                    .swap(false, std::sync::atomic::Ordering::SeqCst) =>
             {
-                runs.remove(&scan_id);
+                true
             }
-        });
-        runs.insert(scan_id, Control { mode, task });
+            _ => {
+                runs.remove(&scan_id);
+                false
+            }
+        }
     }
 
     fn set_mode(&self, scan_id: Uuid, mode: Mode) {

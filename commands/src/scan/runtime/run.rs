@@ -34,15 +34,34 @@ enum Outcome {
 }
 
 /// Runs the scan until it finishes, is stopped, or the process shuts down; records the end.
-pub async fn run_scan(runtime: Arc<ScanRuntime>, scan_id: Uuid, mut mode: watch::Receiver<Mode>) {
+/// A next run started while this one was ending is picked up here rather than lost.
+pub async fn run_scan(
+    runtime: Arc<ScanRuntime>,
+    scan_id: Uuid,
+    mut mode: watch::Receiver<Mode>,
+    again: Arc<std::sync::atomic::AtomicBool>,
+) {
     let metrics = runtime.config().metrics.clone();
     if let Some(metrics) = &metrics {
         metrics.running.inc();
     }
-    let outcome = drive(&runtime, scan_id, &mut mode).await;
+    loop {
+        // Launches until now are covered by this pass, which loads the scan afresh.
+        again.store(false, std::sync::atomic::Ordering::SeqCst);
+        run_once(&runtime, scan_id, &mut mode).await;
+        if !runtime.should_continue(scan_id) {
+            break;
+        }
+        mode.mark_changed();
+    }
     if let Some(metrics) = &metrics {
         metrics.running.dec();
     }
+}
+
+/// One run, to its end: finished, failed, stopped or shut down.
+async fn run_once(runtime: &Arc<ScanRuntime>, scan_id: Uuid, mode: &mut watch::Receiver<Mode>) {
+    let outcome = drive(runtime, scan_id, mode).await;
     let context = CommandContext {
         correlation_id: Some(scan_id),
         ..CommandContext::system(chrono::Utc::now())
@@ -58,7 +77,7 @@ pub async fn run_scan(runtime: Arc<ScanRuntime>, scan_id: Uuid, mut mode: watch:
             total,
         }) => {
             if run > 1
-                && let Err(error) = compare::record(&runtime, scan_id, run).await
+                && let Err(error) = compare::record(runtime, scan_id, run).await
             {
                 tracing::warn!(scan = %scan_id, %error, "change detection failed");
             }
