@@ -38,15 +38,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn five_field_expressions_parse_and_others_name_the_field() {
+    fn five_and_six_field_expressions_parse_and_others_name_the_field() {
         assert!(parse("*/5 * * * *").is_ok());
         assert!(parse("0 3 * * MON").is_ok());
+        assert!(parse("*/2 * * * * *").is_ok(), "six fields: seconds first");
         for bad in [
             "",
             "* * *",
             "61 * * * *",
             "not a cron at all x",
-            "* * * * * *",
+            "* * * * * * *",
         ] {
             match parse(bad) {
                 Err(ScanError::Invalid { field, .. }) => assert_eq!(field, "schedule"),

@@ -141,14 +141,17 @@ impl SqliteStore {
             .await
             .map_err(backend)?;
 
+        // Readers keep 8 MiB of page cache each: the OS page cache serves the rest, and memory
+        // stays flat however large the log grows (4 readers x 64 MiB was a quarter gigabyte).
+        let small_cache = options.clone().pragma("cache_size", "-8192");
         let reads = SqlitePoolOptions::new()
             .max_connections(config.read_connections.max(1))
-            .connect_with(options.clone().read_only(true))
+            .connect_with(small_cache.clone().read_only(true))
             .await
             .map_err(backend)?;
         let snapshots = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options)
+            .connect_with(small_cache)
             .await
             .map_err(backend)?;
 

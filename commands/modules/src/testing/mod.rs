@@ -5,6 +5,7 @@
 pub mod banner_server;
 pub mod ct_server;
 pub mod dns_server;
+pub mod fast_dns;
 pub mod hostile_http;
 pub mod http_site;
 pub mod tls_server;

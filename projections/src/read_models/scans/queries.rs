@@ -8,6 +8,9 @@ use super::super::cells::Cells;
 use crate::error::ProjectionError;
 use crate::sql::ReadModelDb;
 
+/// A finding's `(type, value)`.
+pub type TypedValue = (String, String);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanRow {
     pub id: Uuid,
@@ -18,7 +21,6 @@ pub struct ScanRow {
     pub status: String,
     pub targets: Vec<String>,
     pub modules: Vec<String>,
-    pub options: String,
     pub schedule: Option<String>,
     pub run: u32,
     pub created_at: DateTime<Utc>,
@@ -31,7 +33,7 @@ pub struct ScanRow {
     pub new_count: Option<u64>,
     pub gone_count: Option<u64>,
     /// The listed `(type, value)` pairs behind those counts (capped): new, then gone.
-    pub changes: Option<(Vec<(String, String)>, Vec<(String, String)>)>,
+    pub changes: Option<(Vec<TypedValue>, Vec<TypedValue>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,8 +64,9 @@ pub struct FindingFilter {
     pub as_of: Option<DateTime<Utc>>,
 }
 
+// Not the options: they can be a megabyte of word lists, and the API never shows them.
 const SCAN_COLUMNS: &str = "scan_id, organization_id, project_id, team_id, name, status, \
-     targets, modules, options, schedule, run, created_at, started_at, finished_at, completed, \
+     targets, modules, schedule, run, created_at, started_at, finished_at, completed, \
      total, finding_count, new_count, gone_count, changes";
 
 const FINDING_COLUMNS: &str = "finding_id, scan_id, run, seq, type, value, module, parent_id, \
@@ -88,7 +91,6 @@ fn scan_row(row: &AnyRow) -> Result<ScanRow, ProjectionError> {
         status: c.text("status")?,
         targets: list(&c, "targets")?,
         modules: list(&c, "modules")?,
-        options: c.text("options")?,
         schedule: c.optional_text("schedule")?,
         run: small(&c, "run")?,
         created_at: c.micros("created_at")?,
