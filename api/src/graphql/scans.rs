@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
-use commands::scan::{NewScan, ScanError};
+use commands::scan::{NewScan, ScanError, Step};
 use domain::EventCodec;
 use domain::policy::{Resource, permission};
 use domain::scan::{FindingEvent, ScanEvent, ScanState, evolve_at};
@@ -252,15 +252,6 @@ pub struct CreateScanInput {
 #[derive(Default)]
 pub struct ScanMutation;
 
-/// The lifecycle moves a user makes.
-#[derive(Clone, Copy)]
-enum Step {
-    Start,
-    Pause,
-    Resume,
-    Stop,
-}
-
 async fn lifecycle(ctx: &Context<'_>, id: ID, step: Step) -> async_graphql::Result<Scan> {
     let (principal, who) = principal(ctx).await?;
     let current = load_scan(ctx, &id).await?;
@@ -270,14 +261,11 @@ async fn lifecycle(ctx: &Context<'_>, id: ID, step: Step) -> async_graphql::Resu
     let state = state(ctx)?;
     let origin = request(ctx)?.origin;
     let scan_id = current.id.ok_or_else(not_found)?;
-    let service = &state.scans;
-    let updated = match step {
-        Step::Start => service.start(&proof, scan_id, &origin).await,
-        Step::Pause => service.pause(&proof, scan_id, &origin).await,
-        Step::Resume => service.resume(&proof, scan_id, &origin).await,
-        Step::Stop => service.stop(&proof, scan_id, &origin).await,
-    }
-    .map_err(scan_error)?;
+    let updated = state
+        .scans
+        .step(&proof, scan_id, step, &origin)
+        .await
+        .map_err(scan_error)?;
     settle(ctx).await?;
     Ok(scan_view(ctx, &updated).await)
 }

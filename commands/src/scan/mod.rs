@@ -8,4 +8,4 @@ mod service;
 
 pub use error::ScanError;
 pub use runtime::{RuntimeConfig, ScanMetrics, ScanRuntime};
-pub use service::{NewScan, ScanService, findings_stream, scan_stream};
+pub use service::{NewScan, ScanService, Step, findings_stream, scan_stream};

@@ -15,6 +15,15 @@ use super::runtime::ScanRuntime;
 use super::{ScanError, schedule};
 use crate::identity::RequestOrigin;
 
+/// The lifecycle moves a user makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Start,
+    Pause,
+    Resume,
+    Stop,
+}
+
 /// A scan as the user describes it.
 #[derive(Debug, Clone, Default)]
 pub struct NewScan {
@@ -204,79 +213,28 @@ impl ScanService {
         Ok(executed.state)
     }
 
-    pub async fn start(
+    /// A lifecycle move by a user: recorded, then handed to the runtime.
+    pub async fn step(
         &self,
         proof: &Authorized<permission::UpdateScan>,
         scan_id: Uuid,
+        step: Step,
         origin: &RequestOrigin,
     ) -> Result<ScanState, ScanError> {
+        let command = match step {
+            Step::Start => ScanCommand::Start,
+            Step::Pause => ScanCommand::Pause,
+            Step::Resume => ScanCommand::Resume,
+            Step::Stop => ScanCommand::Stop,
+        };
         let state = self
-            .lifecycle(
-                proof.user_id(),
-                proof.resource(),
-                scan_id,
-                ScanCommand::Start,
-                origin,
-            )
+            .lifecycle(proof.user_id(), proof.resource(), scan_id, command, origin)
             .await?;
-        self.runtime.launch(scan_id);
-        Ok(state)
-    }
-
-    pub async fn pause(
-        &self,
-        proof: &Authorized<permission::UpdateScan>,
-        scan_id: Uuid,
-        origin: &RequestOrigin,
-    ) -> Result<ScanState, ScanError> {
-        let state = self
-            .lifecycle(
-                proof.user_id(),
-                proof.resource(),
-                scan_id,
-                ScanCommand::Pause,
-                origin,
-            )
-            .await?;
-        self.runtime.pause(scan_id);
-        Ok(state)
-    }
-
-    pub async fn resume(
-        &self,
-        proof: &Authorized<permission::UpdateScan>,
-        scan_id: Uuid,
-        origin: &RequestOrigin,
-    ) -> Result<ScanState, ScanError> {
-        let state = self
-            .lifecycle(
-                proof.user_id(),
-                proof.resource(),
-                scan_id,
-                ScanCommand::Resume,
-                origin,
-            )
-            .await?;
-        self.runtime.launch(scan_id);
-        Ok(state)
-    }
-
-    pub async fn stop(
-        &self,
-        proof: &Authorized<permission::UpdateScan>,
-        scan_id: Uuid,
-        origin: &RequestOrigin,
-    ) -> Result<ScanState, ScanError> {
-        let state = self
-            .lifecycle(
-                proof.user_id(),
-                proof.resource(),
-                scan_id,
-                ScanCommand::Stop,
-                origin,
-            )
-            .await?;
-        self.runtime.stop(scan_id);
+        match step {
+            Step::Start | Step::Resume => self.runtime.launch(scan_id),
+            Step::Pause => self.runtime.pause(scan_id),
+            Step::Stop => self.runtime.stop(scan_id),
+        }
         Ok(state)
     }
 

@@ -189,19 +189,35 @@ pub async fn scheduled_scans(db: &ReadModelDb) -> Result<Vec<ScanRow>, Projectio
     rows.iter().map(scan_row).collect()
 }
 
-fn where_clause(filter: &FindingFilter) -> String {
+/// The filter as SQL conditions, and the number of the next free parameter.
+fn where_clause(filter: &FindingFilter) -> (String, usize) {
     let mut clause = String::from("scan_id = $1 AND run = $2");
+    let mut next = 3;
     if filter.kind.is_some() {
-        clause.push_str(" AND type = $3");
+        clause.push_str(&format!(" AND type = ${next}"));
+        next += 1;
     }
     if filter.as_of.is_some() {
-        clause.push_str(if filter.kind.is_some() {
-            " AND first_seen_at <= $4"
-        } else {
-            " AND first_seen_at <= $3"
-        });
+        clause.push_str(&format!(" AND first_seen_at <= ${next}"));
+        next += 1;
     }
-    clause
+    (clause, next)
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds the filter's parameters, in the order `where_clause` numbered them.
+fn bind_filter<'q>(query: AnyQuery<'q>, filter: &FindingFilter) -> AnyQuery<'q> {
+    let mut query = query
+        .bind(filter.scan_id.to_string())
+        .bind(i64::from(filter.run));
+    if let Some(kind) = &filter.kind {
+        query = query.bind(kind.clone());
+    }
+    if let Some(as_of) = filter.as_of {
+        query = query.bind(as_of.timestamp_micros());
+    }
+    query
 }
 
 /// Up to `limit` findings after sequence `after`, in recorded order.
@@ -211,28 +227,13 @@ pub async fn findings_page(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<FindingRow>, ProjectionError> {
-    let mut next = 3;
-    if filter.kind.is_some() {
-        next += 1;
-    }
-    if filter.as_of.is_some() {
-        next += 1;
-    }
+    let (clause, next) = where_clause(filter);
     let sql = format!(
-        "SELECT {FINDING_COLUMNS} FROM findings WHERE {} AND seq > ${next} ORDER BY seq LIMIT ${}",
-        where_clause(filter),
+        "SELECT {FINDING_COLUMNS} FROM findings WHERE {clause} AND seq > ${next} \
+         ORDER BY seq LIMIT ${}",
         next + 1
     );
-    let mut query = sqlx::query(&sql)
-        .bind(filter.scan_id.to_string())
-        .bind(i64::from(filter.run));
-    if let Some(kind) = &filter.kind {
-        query = query.bind(kind.clone());
-    }
-    if let Some(as_of) = filter.as_of {
-        query = query.bind(as_of.timestamp_micros());
-    }
-    let rows = query
+    let rows = bind_filter(sqlx::query(&sql), filter)
         .bind(after.unwrap_or(0))
         .bind(limit)
         .fetch_all(db.pool())
@@ -244,20 +245,11 @@ pub async fn findings_count(
     db: &ReadModelDb,
     filter: &FindingFilter,
 ) -> Result<u64, ProjectionError> {
-    let sql = format!(
-        "SELECT COUNT(*) AS n FROM findings WHERE {}",
-        where_clause(filter)
-    );
-    let mut query = sqlx::query(&sql)
-        .bind(filter.scan_id.to_string())
-        .bind(i64::from(filter.run));
-    if let Some(kind) = &filter.kind {
-        query = query.bind(kind.clone());
-    }
-    if let Some(as_of) = filter.as_of {
-        query = query.bind(as_of.timestamp_micros());
-    }
-    let row = query.fetch_one(db.pool()).await?;
+    let (clause, _) = where_clause(filter);
+    let sql = format!("SELECT COUNT(*) AS n FROM findings WHERE {clause}");
+    let row = bind_filter(sqlx::query(&sql), filter)
+        .fetch_one(db.pool())
+        .await?;
     Cells::new(&row, "findings").count("n")
 }
 
