@@ -529,3 +529,79 @@ async fn a_scan_runs_the_same_on_postgres() {
     store_db.drop_database().await;
     read_db.drop_database().await;
 }
+
+/// Hostile servers (endless redirects, a 1 GB body, slowloris, garbage, a header bomb,
+/// redirects to the metadata address) make module failures, logged and recorded; the scan goes
+/// on, finishes, and still collects from the well-behaved site next to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_servers_are_module_failures_and_the_scan_goes_on() {
+    use modules::testing::hostile_http::HostileHttp;
+    let hostile = HostileHttp::start().await;
+    let site = HttpSite::start(SiteSpec {
+        pages: 5,
+        ..SiteSpec::default()
+    })
+    .await;
+    let app = loopback_app().await;
+    let (admin, project_id) = project(&app, "hostile").await;
+    let mut targets: Vec<String> = [
+        "/loop",
+        "/huge",
+        "/slow",
+        "/slow-head",
+        "/stall",
+        "/garbage",
+        "/headers",
+        "/bad-status",
+        "/not-http",
+        "/metadata",
+        "/file",
+    ]
+    .iter()
+    .map(|path| hostile.url(path).to_string())
+    .collect();
+    targets.push(site.base_url().to_string());
+    let created = create_scan(
+        &app,
+        &admin,
+        &project_id,
+        json!(targets),
+        json!(["web_spider", "email_extract"]),
+        json!({ "timeoutMs": 1000, "scope": ["example.com"] }),
+    )
+    .await;
+    let id = created["data"]["createScan"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    app.graphql_as(&admin, START, json!({ "id": id })).await;
+    let done = wait_for(&app, &admin, &id, "FINISHED").await;
+    assert_eq!(done["progress"]["completed"], done["progress"]["total"]);
+    let findings = all_findings(&app, &admin, &id, None).await;
+    assert!(
+        values(&findings, "EMAILADDR").contains(&"contact-0@example.com".to_owned()),
+        "the well-behaved site was still scanned"
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let failures = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("mirage_scan_work_items_total{module=\"web_spider\",outcome=\"error\"}")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(
+        failures >= 5.0,
+        "hostile answers are recorded failures: {failures}\n{metrics}"
+    );
+    app.stop().await;
+}
