@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use domain::policy::{Authorized, Resource, permission};
-use domain::scan::{Scan, ScanCommand, ScanState, parse_target};
+use domain::scan::{Scan, ScanCommand, ScanDefinition, ScanState, parse_target};
 use domain::{Aggregate, CommandContext, StreamId};
 use modules::{Registry, ScanOptions};
 use uuid::Uuid;
@@ -166,7 +166,7 @@ impl ScanService {
             .handler()
             .execute::<Scan>(
                 &scan_stream(scan_id)?,
-                ScanCommand::Create {
+                ScanCommand::Create(ScanDefinition {
                     scan_id,
                     organization_id,
                     project_id,
@@ -176,7 +176,7 @@ impl ScanService {
                     modules: metas.iter().map(|m| m.id.to_owned()).collect(),
                     options: options_text,
                     schedule,
-                },
+                }),
                 &context,
             )
             .await

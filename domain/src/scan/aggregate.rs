@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::aggregate::{Aggregate, CommandContext};
 use crate::error::DomainError;
 
-use super::events::ScanEvent;
+use super::events::{ScanDefinition, ScanEvent};
 
 pub struct Scan;
 
@@ -95,17 +95,7 @@ impl ScanState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanCommand {
     /// Targets, modules, options and schedule arrive validated by the service.
-    Create {
-        scan_id: Uuid,
-        organization_id: Uuid,
-        project_id: Uuid,
-        team_id: Uuid,
-        name: String,
-        targets: Vec<String>,
-        modules: Vec<String>,
-        options: String,
-        schedule: Option<String>,
-    },
+    Create(ScanDefinition),
     Start,
     Pause,
     Resume,
@@ -147,26 +137,17 @@ impl Aggregate for Scan {
     fn evolve(mut state: ScanState, event: &ScanEvent) -> ScanState {
         // `evolve` has no clock; times come from the envelope via `evolve_at`.
         match event {
-            ScanEvent::Created {
-                scan_id,
-                organization_id,
-                project_id,
-                team_id,
-                name,
-                targets,
-                modules,
-                options,
-                schedule,
-            } => {
-                state.id = Some(*scan_id);
-                state.organization_id = *organization_id;
-                state.project_id = *project_id;
-                state.team_id = *team_id;
-                state.name = name.clone();
-                state.targets = targets.clone();
-                state.modules = modules.clone();
-                state.options = options.clone();
-                state.schedule = schedule.clone();
+            ScanEvent::Created(definition) => {
+                let definition = definition.clone();
+                state.id = Some(definition.scan_id);
+                state.organization_id = definition.organization_id;
+                state.project_id = definition.project_id;
+                state.team_id = definition.team_id;
+                state.name = definition.name;
+                state.targets = definition.targets;
+                state.modules = definition.modules;
+                state.options = definition.options;
+                state.schedule = definition.schedule;
                 state.status = ScanStatus::Created;
             }
             ScanEvent::Started { run } => {

@@ -10,51 +10,30 @@ use super::events::ScanEvent;
 pub const MAX_TARGETS: usize = 10_000;
 
 pub fn decide(state: &ScanState, command: ScanCommand) -> Result<Vec<ScanEvent>, DomainError> {
-    if let ScanCommand::Create {
-        scan_id,
-        organization_id,
-        project_id,
-        team_id,
-        name,
-        targets,
-        modules,
-        options,
-        schedule,
-    } = command
-    {
+    if let ScanCommand::Create(mut definition) = command {
         if state.exists() {
             return Err(DomainError::AlreadyExists("scan"));
         }
-        let name = validate_resource_name("name", &name)?;
-        if targets.is_empty() {
+        definition.name = validate_resource_name("name", &definition.name)?;
+        if definition.targets.is_empty() {
             return Err(DomainError::invalid(
                 "targets",
                 "at least one target is needed",
             ));
         }
-        if targets.len() > MAX_TARGETS {
+        if definition.targets.len() > MAX_TARGETS {
             return Err(DomainError::invalid(
                 "targets",
                 format!("at most {MAX_TARGETS} targets per scan"),
             ));
         }
-        if modules.is_empty() {
+        if definition.modules.is_empty() {
             return Err(DomainError::invalid(
                 "modules",
                 "at least one module is needed",
             ));
         }
-        return Ok(vec![ScanEvent::Created {
-            scan_id,
-            organization_id,
-            project_id,
-            team_id,
-            name,
-            targets,
-            modules,
-            options,
-            schedule,
-        }]);
+        return Ok(vec![ScanEvent::Created(definition)]);
     }
     if !state.exists() {
         return Err(DomainError::NotFound("scan"));
@@ -117,6 +96,6 @@ pub fn decide(state: &ScanState, command: ScanCommand) -> Result<Vec<ScanEvent>,
             new,
             gone,
         }]),
-        (ScanCommand::Create { .. }, _) => Err(DomainError::AlreadyExists("scan")),
+        (ScanCommand::Create(_), _) => Err(DomainError::AlreadyExists("scan")),
     }
 }

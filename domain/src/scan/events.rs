@@ -6,19 +6,24 @@ use crate::codec::{DecodeError, EventCodec, StoredPayload, decode_schema, encode
 
 use super::schema;
 
+/// What a scan is: where it belongs, what it looks at, with which modules and options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanDefinition {
+    pub scan_id: Uuid,
+    pub organization_id: Uuid,
+    pub project_id: Uuid,
+    pub team_id: Uuid,
+    pub name: String,
+    pub targets: Vec<String>,
+    pub modules: Vec<String>,
+    /// The scan options as JSON text, already validated.
+    pub options: String,
+    pub schedule: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanEvent {
-    Created {
-        scan_id: Uuid,
-        organization_id: Uuid,
-        project_id: Uuid,
-        team_id: Uuid,
-        name: String,
-        targets: Vec<String>,
-        modules: Vec<String>,
-        options: String,
-        schedule: Option<String>,
-    },
+    Created(ScanDefinition),
     Started {
         run: u32,
     },
@@ -58,31 +63,9 @@ pub enum ScanEvent {
 impl EventCodec for ScanEvent {
     fn encode(&self) -> StoredPayload {
         match self.clone() {
-            ScanEvent::Created {
-                scan_id,
-                organization_id,
-                project_id,
-                team_id,
-                name,
-                targets,
-                modules,
-                options,
-                schedule,
-            } => encode_schema(
-                schema::CREATED,
-                1,
-                &schema::CreatedV1 {
-                    scan_id,
-                    organization_id,
-                    project_id,
-                    team_id,
-                    name,
-                    targets,
-                    modules,
-                    options,
-                    schedule,
-                },
-            ),
+            ScanEvent::Created(definition) => {
+                encode_schema(schema::CREATED, 1, &schema::CreatedV1::from(definition))
+            }
             ScanEvent::Started { run } => {
                 encode_schema(schema::STARTED, 1, &schema::StartedV1 { run })
             }
@@ -140,18 +123,8 @@ impl EventCodec for ScanEvent {
         let v = event_version;
         Ok(match (event_type, event_version) {
             (schema::CREATED, 1) => {
-                let b: schema::CreatedV1 = decode_schema(event_type, v, data)?;
-                ScanEvent::Created {
-                    scan_id: b.scan_id,
-                    organization_id: b.organization_id,
-                    project_id: b.project_id,
-                    team_id: b.team_id,
-                    name: b.name,
-                    targets: b.targets,
-                    modules: b.modules,
-                    options: b.options,
-                    schedule: b.schedule,
-                }
+                let body: schema::CreatedV1 = decode_schema(event_type, v, data)?;
+                ScanEvent::Created(body.into())
             }
             (schema::STARTED, 1) => {
                 let b: schema::StartedV1 = decode_schema(event_type, v, data)?;

@@ -15,7 +15,7 @@ pub mod types;
 
 pub use aggregate::{Scan, ScanCommand, ScanState, ScanStatus, evolve_at};
 pub use decide::MAX_TARGETS;
-pub use events::ScanEvent;
+pub use events::{ScanDefinition, ScanEvent};
 pub use findings::{FINDINGS_CATEGORY, Finding, FindingEvent, WorkItem};
 pub use scope::Scope;
 pub use target::{ScopeEntry, Target, TargetError, TargetLimits, parse_target};

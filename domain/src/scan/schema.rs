@@ -30,6 +30,60 @@ pub struct CreatedV1 {
     pub schedule: Option<String>,
 }
 
+impl From<super::events::ScanDefinition> for CreatedV1 {
+    fn from(d: super::events::ScanDefinition) -> Self {
+        let super::events::ScanDefinition {
+            scan_id,
+            organization_id,
+            project_id,
+            team_id,
+            name,
+            targets,
+            modules,
+            options,
+            schedule,
+        } = d;
+        Self {
+            scan_id,
+            organization_id,
+            project_id,
+            team_id,
+            name,
+            targets,
+            modules,
+            options,
+            schedule,
+        }
+    }
+}
+
+impl From<CreatedV1> for super::events::ScanDefinition {
+    fn from(b: CreatedV1) -> Self {
+        let CreatedV1 {
+            scan_id,
+            organization_id,
+            project_id,
+            team_id,
+            name,
+            targets,
+            modules,
+            options,
+            schedule,
+        } = b;
+        Self {
+            scan_id,
+            organization_id,
+            project_id,
+            team_id,
+            name,
+            targets,
+            modules,
+            options,
+            schedule,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StartedV1 {
     pub run: u32,

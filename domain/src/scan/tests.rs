@@ -4,21 +4,29 @@ use crate::aggregate::given::{given, when};
 use crate::error::DomainError;
 
 use super::aggregate::{Scan, ScanCommand, ScanStatus};
-use super::events::ScanEvent;
+use super::events::{ScanDefinition, ScanEvent};
 use super::findings::FindingEvent;
 
-pub(crate) fn created() -> ScanEvent {
-    ScanEvent::Created {
+fn definition(name: &str, targets: Vec<String>, modules: Vec<String>) -> ScanDefinition {
+    ScanDefinition {
         scan_id: Uuid::nil(),
         organization_id: Uuid::nil(),
         project_id: Uuid::nil(),
         team_id: Uuid::nil(),
-        name: "recon".into(),
-        targets: vec!["example.com".into()],
-        modules: vec!["dns_resolve".into()],
+        name: name.into(),
+        targets,
+        modules,
         options: "{}".into(),
         schedule: None,
     }
+}
+
+pub(crate) fn created() -> ScanEvent {
+    ScanEvent::Created(definition(
+        "recon",
+        vec!["example.com".into()],
+        vec!["dns_resolve".into()],
+    ))
 }
 
 #[test]
@@ -99,16 +107,8 @@ fn a_finished_scan_starts_its_next_run() {
 #[test]
 fn creation_checks_name_targets_and_modules() {
     let empty = given::<Scan>(vec![]);
-    let create = |name: &str, targets: Vec<String>, modules: Vec<String>| ScanCommand::Create {
-        scan_id: Uuid::nil(),
-        organization_id: Uuid::nil(),
-        project_id: Uuid::nil(),
-        team_id: Uuid::nil(),
-        name: name.into(),
-        targets,
-        modules,
-        options: "{}".into(),
-        schedule: None,
+    let create = |name: &str, targets: Vec<String>, modules: Vec<String>| {
+        ScanCommand::Create(definition(name, targets, modules))
     };
     let field = |r: Result<Vec<ScanEvent>, DomainError>| match r {
         Err(DomainError::InvalidInput { field, .. }) => field,

@@ -116,32 +116,22 @@ async fn apply_scan(
             .bind(scan_id.to_owned())
     };
     match decoded {
-        ScanEvent::Created {
-            scan_id,
-            organization_id,
-            project_id,
-            team_id,
-            name,
-            targets,
-            modules,
-            options,
-            schedule,
-        } => {
+        ScanEvent::Created(d) => {
             sqlx::query(
                 "INSERT INTO scans (scan_id, organization_id, project_id, team_id, name, status,
                     targets, modules, options, schedule, run, created_at, completed, total,
                     finding_count)
                  VALUES ($1, $2, $3, $4, $5, 'CREATED', $6, $7, $8, $9, 0, $10, 0, 0, 0)",
             )
-            .bind(scan_id.to_string())
-            .bind(organization_id.to_string())
-            .bind(project_id.to_string())
-            .bind(team_id.to_string())
-            .bind(name)
-            .bind(serde_json::to_string(&targets).unwrap_or_default())
-            .bind(serde_json::to_string(&modules).unwrap_or_default())
-            .bind(options)
-            .bind(schedule)
+            .bind(d.scan_id.to_string())
+            .bind(d.organization_id.to_string())
+            .bind(d.project_id.to_string())
+            .bind(d.team_id.to_string())
+            .bind(d.name)
+            .bind(serde_json::to_string(&d.targets).unwrap_or_default())
+            .bind(serde_json::to_string(&d.modules).unwrap_or_default())
+            .bind(d.options)
+            .bind(d.schedule)
             .bind(at)
             .execute(&mut **tx)
             .await?;
