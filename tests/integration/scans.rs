@@ -7,7 +7,8 @@ use modules::testing::http_site::{HttpSite, SiteSpec};
 use serde_json::{Value, json};
 use tests::app::TestApp;
 pub(crate) use tests::scan_client::{
-    CREATE_SCAN, FINDINGS, SCAN, START, all_findings, code, create_scan, project, wait_for,
+    CREATE_SCAN, FINDINGS, SCAN, START, all_findings, code, create_scan, project, run_to_end,
+    wait_for,
 };
 
 use crate::identity_api::{PASSWORD, create_user, login, token};
@@ -401,7 +402,7 @@ async fn without_an_allow_list_loopback_targets_are_refused_and_the_scan_goes_on
     .await;
     let app = TestApp::spawn(&[("MIRAGE_SIGNUP", "open")]).await;
     let (admin, project_id) = project(&app, "egress").await;
-    let created = create_scan(
+    let (id, done) = run_to_end(
         &app,
         &admin,
         &project_id,
@@ -414,12 +415,6 @@ async fn without_an_allow_list_loopback_targets_are_refused_and_the_scan_goes_on
         Value::Null,
     )
     .await;
-    let id = created["data"]["createScan"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.graphql_as(&admin, START, json!({ "id": id })).await;
-    let done = wait_for(&app, &admin, &id, "FINISHED").await;
     assert_eq!(site.total_hits(), 0, "nothing reached the loopback site");
     let findings = all_findings(&app, &admin, &id, None).await;
     // Only the seeds: the address and the three URLs (the decimal and IPv4-mapped spellings
@@ -506,7 +501,7 @@ async fn a_scan_runs_the_same_on_postgres() {
     ])
     .await;
     let (admin, project_id) = project(&app, "pg").await;
-    let created = create_scan(
+    let (id, done) = run_to_end(
         &app,
         &admin,
         &project_id,
@@ -515,12 +510,6 @@ async fn a_scan_runs_the_same_on_postgres() {
         json!({ "scope": ["example.com"] }),
     )
     .await;
-    let id = created["data"]["createScan"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{created}"))
-        .to_owned();
-    app.graphql_as(&admin, START, json!({ "id": id })).await;
-    let done = wait_for(&app, &admin, &id, "FINISHED").await;
     assert_eq!(done["progress"]["completed"], done["progress"]["total"]);
     let findings = all_findings(&app, &admin, &id, None).await;
     assert!(values(&findings, "TARGET_WEB_CONTENT").len() >= 15);
@@ -561,7 +550,7 @@ async fn hostile_servers_are_module_failures_and_the_scan_goes_on() {
     .map(|path| hostile.url(path).to_string())
     .collect();
     targets.push(site.base_url().to_string());
-    let created = create_scan(
+    let (id, done) = run_to_end(
         &app,
         &admin,
         &project_id,
@@ -570,12 +559,6 @@ async fn hostile_servers_are_module_failures_and_the_scan_goes_on() {
         json!({ "timeoutMs": 1000, "scope": ["example.com"] }),
     )
     .await;
-    let id = created["data"]["createScan"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{created}"))
-        .to_owned();
-    app.graphql_as(&admin, START, json!({ "id": id })).await;
-    let done = wait_for(&app, &admin, &id, "FINISHED").await;
     assert_eq!(done["progress"]["completed"], done["progress"]["total"]);
     let findings = all_findings(&app, &admin, &id, None).await;
     assert!(

@@ -153,3 +153,22 @@ pub async fn all_findings(
         after = page["pageInfo"]["endCursor"].clone();
     }
 }
+
+/// Creates a scan, starts it and waits until it finishes: (scan id, the last status answer).
+pub async fn run_to_end(
+    app: &impl GraphqlClient,
+    token: &str,
+    project_id: &str,
+    targets: Value,
+    modules: Value,
+    options: Value,
+) -> (String, Value) {
+    let created = create_scan(app, token, project_id, targets, modules, options).await;
+    let id = created["data"]["createScan"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    app.graphql_as(token, START, json!({ "id": id })).await;
+    let done = wait_for(app, token, &id, "FINISHED").await;
+    (id, done)
+}
