@@ -101,6 +101,19 @@ async fn run_scan(
     (id, started.elapsed(), done)
 }
 
+/// The scan's own `startedAt` to `finishedAt`, as the server recorded them.
+fn server_duration(done: &Value) -> Duration {
+    let at = |field: &str| {
+        done[field]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    match (at("startedAt"), at("finishedAt")) {
+        (Some(start), Some(end)) => (end - start).to_std().unwrap_or_default(),
+        _ => Duration::ZERO,
+    }
+}
+
 async fn count_of(remote: &RemoteApp, token: &str, id: &str, kind: &str) -> u64 {
     let body = remote
         .graphql_as(
@@ -170,7 +183,7 @@ async fn main() {
     });
     let existing = records.len();
     let dns = FastDnsServer::start(records);
-    let (id, elapsed, _) = run_scan(
+    let (id, elapsed, done) = run_scan(
         &remote,
         &token,
         &project_id,
@@ -183,11 +196,14 @@ async fn main() {
     )
     .await;
     let found = count_of(&remote, &token, &id, "INTERNET_NAME").await;
+    let server_side = server_duration(&done);
     println!(
-        "dns brute force: {} names in {:.2?} = {:.0} names/s ({found} host names found, {existing} exist, plus the target)",
+        "dns brute force: {} names in {:.2?} = {:.0} names/s; startedAt to finishedAt {:.2?} = {:.0} names/s ({found} host names found, {existing} exist, plus the target)",
         words.len(),
         elapsed,
         words.len() as f64 / elapsed.as_secs_f64(),
+        server_side,
+        words.len() as f64 / server_side.as_secs_f64(),
     );
 
     // 3. Memory on a big scan: every word exists with its own address, every name is resolved.

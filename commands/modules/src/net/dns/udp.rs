@@ -35,6 +35,10 @@ const MAX_DATAGRAM: usize = 65_535;
 
 /// Shortest interval between re-sends of an unanswered query.
 const MIN_RESEND: Duration = Duration::from_millis(100);
+/// A lost datagram costs at most this much: brute force sends hundreds of queries at once and a
+/// busy server drops some; waiting a third of a 10 s timeout for each made the slowest loss the
+/// scan's duration.
+const MAX_RESEND: Duration = Duration::from_millis(750);
 
 /// The shared sockets of one DNS client, opened on first use.
 #[derive(Default)]
@@ -134,7 +138,7 @@ impl Mux {
         };
         let bytes = encode_query(id, question, true)?;
         let deadline = Instant::now() + timeout;
-        let resend_every = (timeout / 3).max(MIN_RESEND);
+        let resend_every = (timeout / 3).clamp(MIN_RESEND, MAX_RESEND.max(MIN_RESEND));
         loop {
             match tokio::time::timeout_at(deadline, self.shared.socket.send_to(&bytes, server))
                 .await
