@@ -18,6 +18,10 @@ use crate::runner::Projection;
 #[derive(Clone, Debug)]
 pub struct ReadModelDb {
     pool: AnyPool,
+    /// SQLite has one writer at a time: projections of this process queue here instead of
+    /// failing with "database is locked" when a long batch holds the lock past busy_timeout.
+    /// `None` for PostgreSQL, whose row locks let projections write side by side.
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl ReadModelDb {
@@ -55,7 +59,10 @@ impl ReadModelDb {
         )
         .execute(&pool)
         .await?;
-        Ok(Self { pool })
+        let write_gate = url
+            .starts_with("sqlite:")
+            .then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Self { pool, write_gate })
     }
 
     /// Answers when the database does.
@@ -66,6 +73,14 @@ impl ReadModelDb {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Waits for this process's turn to write (SQLite only).
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
     }
 }
 
@@ -146,6 +161,7 @@ impl<M: SqlReadModel> Projection for SqlProjection<M> {
         let Some(last) = events.last() else {
             return Ok(());
         };
+        let _turn = self.db.write_turn().await;
         let mut tx = self.db.pool().begin().await?;
         // Write first: SQLite then takes its write lock (waiting on busy_timeout) before the
         // transaction reads anything, instead of failing to upgrade a read snapshot; PostgreSQL
@@ -183,6 +199,7 @@ impl<M: SqlReadModel> Projection for SqlProjection<M> {
     }
 
     async fn reset(&self) -> Result<(), ProjectionError> {
+        let _turn = self.db.write_turn().await;
         let mut tx = self.db.pool().begin().await?;
         sqlx::query("UPDATE projection_checkpoints SET name = name WHERE name = $1")
             .bind(self.model.name())
