@@ -588,3 +588,67 @@ async fn hostile_servers_are_module_failures_and_the_scan_goes_on() {
     );
     app.stop().await;
 }
+
+/// A run that cannot even begin (here: its module is not in this build's registry any more)
+/// ends FAILED with the reason named, instead of hanging in RUNNING.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_cannot_start_fails_with_its_reason() {
+    use commands::scan::{RuntimeConfig, ScanRuntime};
+    use commands::{CommandHandler, HandlerConfig};
+    use domain::scan::{Scan, ScanCommand, ScanDefinition, ScanStatus};
+    let store = tests::sqlite::sqlite_store().await;
+    let handler = CommandHandler::new(store.store.clone(), HandlerConfig::default());
+    let runtime = ScanRuntime::new(
+        handler.clone(),
+        modules::Registry::new(Vec::new()),
+        RuntimeConfig::default(),
+    );
+    let scan_id = uuid::Uuid::now_v7();
+    let stream = commands::scan::scan_stream(scan_id).unwrap();
+    let context = domain::CommandContext::system(chrono::Utc::now());
+    let create = ScanCommand::Create(ScanDefinition {
+        scan_id,
+        organization_id: uuid::Uuid::now_v7(),
+        project_id: uuid::Uuid::now_v7(),
+        team_id: uuid::Uuid::now_v7(),
+        name: "orphan".into(),
+        targets: vec!["example.com".into()],
+        modules: vec!["retired_module".into()],
+        options: "{}".into(),
+        schedule: None,
+    });
+    handler
+        .execute::<Scan>(&stream, create, &context)
+        .await
+        .unwrap();
+    handler
+        .execute::<Scan>(&stream, ScanCommand::Start, &context)
+        .await
+        .unwrap();
+    runtime.launch(scan_id);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = runtime.scan_state(scan_id).await.unwrap();
+        if state.status == ScanStatus::Failed {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {:?}",
+            state.status
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let events = store
+        .store
+        .read_stream(&stream, 1, commands::store::ReadBound::End, 100)
+        .await
+        .unwrap();
+    let failed = events.last().unwrap();
+    assert_eq!(failed.payload.event_type, "ScanFailed");
+    let reason = String::from_utf8_lossy(&failed.payload.data).to_string();
+    assert!(
+        reason.contains("modules[0]") && reason.contains("retired_module"),
+        "{reason}"
+    );
+}

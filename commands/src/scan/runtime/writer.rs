@@ -138,11 +138,13 @@ impl Writer {
                 events.push(self.event(FindingEvent::Recorded(finding).encode(), id, None));
             }
         }
-        self.findings += events.len() as u64;
+        let recorded = events.len();
+        self.append(events).await?;
+        self.findings += recorded as u64;
         if let Some(metrics) = &self.metrics {
-            metrics.findings.inc_by(events.len() as u64);
+            metrics.findings.inc_by(recorded as u64);
         }
-        self.append(events).await
+        Ok(())
     }
 
     /// Records a batch of results; returns how many work items it completed.
@@ -196,17 +198,14 @@ impl Writer {
             });
         }
         let done = items.len();
-        if let Some(metrics) = &self.metrics {
-            metrics.findings.inc_by(events.len() as u64);
-            for item in &items {
+        let recorded = events.len();
+        let outcomes: Vec<(String, &'static str)> = items
+            .iter()
+            .map(|item| {
                 let outcome = if item.error.is_some() { "error" } else { "ok" };
-                metrics
-                    .work_items
-                    .with_label_values(&[item.module.as_str(), outcome])
-                    .inc();
-            }
-        }
-        self.findings += events.len() as u64;
+                (item.module.clone(), outcome)
+            })
+            .collect();
         self.completed += done as u64;
         let completion = FindingEvent::WorkCompleted {
             run: self.run,
@@ -218,6 +217,16 @@ impl Writer {
         events.push(self.event(completion.encode(), id, None));
         self.append(events).await?;
         drop(permits);
+        self.findings += recorded as u64;
+        if let Some(metrics) = &self.metrics {
+            metrics.findings.inc_by(recorded as u64);
+            for (module, outcome) in &outcomes {
+                metrics
+                    .work_items
+                    .with_label_values(&[module.as_str(), outcome])
+                    .inc();
+            }
+        }
         Ok(done)
     }
 
