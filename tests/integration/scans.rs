@@ -652,3 +652,82 @@ async fn a_run_that_cannot_start_fails_with_its_reason() {
         "{reason}"
     );
 }
+
+/// The event store goes away in the middle of a scan (every PostgreSQL connection cut, new
+/// ones refused) and comes back: the scan waits for it and finishes with every page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_waits_out_an_event_store_outage() {
+    use tests::pg::{APP_ROLE, TcpProxy, fresh_database, server_addr, with_parts};
+    const PAGES: usize = 120;
+    let site = HttpSite::start(SiteSpec {
+        pages: PAGES,
+        ..SiteSpec::default()
+    })
+    .await;
+    let store_db = fresh_database().await;
+    let read_db = fresh_database().await;
+    let proxy = TcpProxy::start(server_addr().await).await;
+    let through_proxy = with_parts(
+        &store_db.app_url,
+        None,
+        Some(&proxy.addr().to_string()),
+        &store_db.name,
+    );
+    let app = TestApp::spawn(&[
+        ("MIRAGE_SIGNUP", "open"),
+        ("MIRAGE_EGRESS_ALLOW", "127.0.0.0/8"),
+        ("MIRAGE_SCAN_CONCURRENCY", "2"),
+        ("MIRAGE_PROFILE", "distributed"),
+        ("MIRAGE_STORE_KIND", "postgres"),
+        ("MIRAGE_STORE_URL", &through_proxy),
+        ("MIRAGE_STORE_ADMIN_URL", &store_db.admin_url),
+        ("MIRAGE_STORE_APP_ROLE", APP_ROLE),
+        ("MIRAGE_READ_MODELS_URL", &read_db.admin_url),
+    ])
+    .await;
+    let (admin, project_id) = project(&app, "outage").await;
+    let created = create_scan(
+        &app,
+        &admin,
+        &project_id,
+        json!([site.base_url().to_string()]),
+        json!(["web_spider"]),
+        json!({ "maxDepth": 20 }),
+    )
+    .await;
+    let id = created["data"]["createScan"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    app.graphql_as(&admin, START, json!({ "id": id })).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while site.total_hits() < (PAGES / 4) as u64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scan never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let during = site.total_hits();
+    assert!(
+        during < PAGES as u64,
+        "the outage began mid-scan ({during} fetches)"
+    );
+    proxy.restore();
+    let done = wait_for(&app, &admin, &id, "FINISHED").await;
+    assert_eq!(
+        done["progress"]["completed"], done["progress"]["total"],
+        "{done}"
+    );
+    for n in 0..PAGES {
+        let path = modules::testing::http_site::page_path(n);
+        assert!(site.hits(&path) >= 1, "{path} was fetched");
+    }
+    let findings = all_findings(&app, &admin, &id, Some("TARGET_WEB_CONTENT")).await;
+    assert!(findings.len() >= PAGES, "{} pages recorded", findings.len());
+    app.stop().await;
+    store_db.drop_database().await;
+    read_db.drop_database().await;
+}

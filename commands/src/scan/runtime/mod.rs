@@ -9,6 +9,7 @@
 
 mod compare;
 mod metrics;
+mod patience;
 mod replay;
 mod route;
 mod run;

@@ -14,6 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use super::patience::patiently;
 use super::replay::replay;
 use super::route::{Router, Slot};
 use super::writer::{Writer, run_writer};
@@ -91,13 +92,27 @@ async fn run_once(runtime: &Arc<ScanRuntime>, scan_id: Uuid, mode: &mut watch::R
             }
         }
     };
-    if let Err(error) = runtime
-        .handler()
-        .execute::<Scan>(&stream, command, &context)
-        .await
-    {
-        // A user who paused or stopped at the last moment wins.
-        tracing::info!(scan = %scan_id, %error, "scan end not recorded");
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match runtime
+            .handler()
+            .execute::<Scan>(&stream, command.clone(), &context)
+            .await
+        {
+            Ok(_) => break,
+            Err(crate::handler::CommandError::Store(error))
+                if super::patience::is_transient(&error) && waited < super::patience::PATIENCE =>
+            {
+                tracing::warn!(scan = %scan_id, %error, "cannot record the scan's end yet");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                waited += std::time::Duration::from_secs(1);
+            }
+            Err(error) => {
+                // A user who paused or stopped at the last moment wins.
+                tracing::info!(scan = %scan_id, %error, "scan end not recorded");
+                break;
+            }
+        }
     }
 }
 
@@ -211,9 +226,10 @@ async fn drive(
         if writer_task.is_finished() {
             break;
         }
-        let page = store
-            .read_stream(&stream, cursor, ReadBound::End, DISPATCH_PAGE)
-            .await?;
+        let page = patiently("read findings", || {
+            store.read_stream(&stream, cursor, ReadBound::End, DISPATCH_PAGE)
+        })
+        .await?;
         if page.is_empty() {
             if pending.load(Ordering::SeqCst) == 0 {
                 let again = store

@@ -6,7 +6,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use chrono::Utc;
 use domain::scan::{Finding, FindingEvent, Scope, WorkItem};
@@ -15,10 +14,11 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
+use super::patience::patiently;
 use super::replay::{ValueKey, value_key};
 use super::work::WorkResult;
 use crate::scan::ScanError;
-use crate::store::{ExpectedVersion, SharedStore, StoreError};
+use crate::store::{ExpectedVersion, SharedStore};
 
 /// Events per append, and payload bytes, before a batch is cut.
 const MAX_BATCH_EVENTS: usize = 2_000;
@@ -246,31 +246,18 @@ impl Writer {
         if events.is_empty() {
             return Ok(());
         }
-        let mut attempt: u32 = 0;
-        loop {
-            let expected = match self.version {
-                0 => ExpectedVersion::NoStream,
-                v => ExpectedVersion::Exact(v),
-            };
-            match self
-                .store
-                .append(&self.stream, expected, events.clone())
-                .await
-            {
-                Ok(result) => {
-                    self.version = result.next_expected_version;
-                    return Ok(());
-                }
-                Err(StoreError::Unavailable(reason) | StoreError::Backend(reason))
-                    if attempt < 5 =>
-                {
-                    attempt += 1;
-                    tracing::warn!(stream = %self.stream, %reason, attempt, "append failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
+        let expected = match self.version {
+            0 => ExpectedVersion::NoStream,
+            v => ExpectedVersion::Exact(v),
+        };
+        let store = &self.store;
+        let stream = &self.stream;
+        let result = patiently("append findings", || {
+            store.append(stream, expected, events.clone())
+        })
+        .await?;
+        self.version = result.next_expected_version;
+        Ok(())
     }
 }
 
