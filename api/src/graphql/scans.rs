@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
-use commands::scan::{NewScan, ScanError, Step};
-use domain::EventCodec;
+use commands::scan::{NewScan, ScanError, Step, for_each_event};
 use domain::policy::{Resource, permission};
 use domain::scan::{FindingEvent, ScanEvent, ScanState, evolve_at};
 use projections::read_models::scans::queries::{self, FindingFilter};
@@ -87,51 +86,42 @@ async fn scan_as_of(
     as_of: DateTime<Utc>,
 ) -> async_graphql::Result<Scan> {
     let state = state(ctx)?;
+    let until = commands::store::ReadBound::Time(as_of);
     let stream = commands::scan::scan_stream(row.id).map_err(scan_error)?;
-    let events = state
-        .store
-        .read_stream(&stream, 1, commands::store::ReadBound::Time(as_of), 100_000)
-        .await
-        .map_err(from_store)?;
     let mut scan_state = ScanState::default();
-    for recorded in &events {
-        let event = ScanEvent::decode(&recorded.payload).map_err(|e| internal("scan event", e))?;
-        scan_state = evolve_at(scan_state, &event, recorded.recorded_at);
-    }
+    for_each_event(
+        state.store.as_ref(),
+        &stream,
+        until,
+        |recorded, event: ScanEvent| {
+            scan_state = evolve_at(
+                std::mem::take(&mut scan_state),
+                &event,
+                recorded.recorded_at,
+            );
+        },
+    )
+    .await
+    .map_err(scan_error)?;
     if !scan_state.exists() {
         return Err(not_found());
     }
     let mut scan = Scan::from_state(&scan_state);
     let findings = commands::scan::findings_stream(row.id).map_err(scan_error)?;
-    let mut from = 1;
-    loop {
-        let page = state
-            .store
-            .read_stream(
-                &findings,
-                from,
-                commands::store::ReadBound::Time(as_of),
-                512,
-            )
-            .await
-            .map_err(from_store)?;
-        for recorded in &page {
-            from = recorded.version + 1;
-            if let Ok(FindingEvent::WorkCompleted {
-                run,
-                completed,
-                total,
-                ..
-            }) = FindingEvent::decode(&recorded.payload)
-                && run == scan_state.run
-            {
-                scan.progress = ScanProgress { completed, total };
-            }
+    for_each_event(state.store.as_ref(), &findings, until, |_, event| {
+        if let FindingEvent::WorkCompleted {
+            run,
+            completed,
+            total,
+            ..
+        } = event
+            && run == scan_state.run
+        {
+            scan.progress = ScanProgress { completed, total };
         }
-        if page.len() < 512 {
-            break;
-        }
-    }
+    })
+    .await
+    .map_err(scan_error)?;
     scan.finding_count = queries::findings_count(
         &state.read_models,
         &FindingFilter {

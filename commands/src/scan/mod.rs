@@ -7,5 +7,5 @@ pub mod schedule;
 mod service;
 
 pub use error::ScanError;
-pub use runtime::{RuntimeConfig, ScanMetrics, ScanRuntime};
+pub use runtime::{RuntimeConfig, ScanMetrics, ScanRuntime, for_each_event};
 pub use service::{NewScan, ScanService, Step, findings_stream, scan_stream};

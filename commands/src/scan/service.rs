@@ -11,7 +11,7 @@ use domain::{Aggregate, CommandContext, StreamId};
 use modules::{Registry, ScanOptions};
 use uuid::Uuid;
 
-use super::runtime::ScanRuntime;
+use super::runtime::{ScanRuntime, system_context};
 use super::{ScanError, schedule};
 use crate::identity::RequestOrigin;
 
@@ -161,11 +161,9 @@ impl ScanService {
         };
         let scan_id = Uuid::now_v7();
         let context = self.context(proof.user_id(), organization_id, origin);
-        let executed = self
-            .runtime
-            .handler()
-            .execute::<Scan>(
-                &scan_stream(scan_id)?,
+        self.runtime
+            .execute(
+                scan_id,
                 ScanCommand::Create(ScanDefinition {
                     scan_id,
                     organization_id,
@@ -180,8 +178,6 @@ impl ScanService {
                 &context,
             )
             .await
-            .map_err(ScanError::from_command)?;
-        Ok(executed.state)
     }
 
     async fn lifecycle(
@@ -204,13 +200,7 @@ impl ScanService {
             return Err(ScanError::NotFound);
         }
         let context = self.context(user_id, organization_id, origin);
-        let executed = self
-            .runtime
-            .handler()
-            .execute::<Scan>(&scan_stream(scan_id)?, command, &context)
-            .await
-            .map_err(ScanError::from_command)?;
-        Ok(executed.state)
+        self.runtime.execute(scan_id, command, &context).await
     }
 
     /// A lifecycle move by a user: recorded, then handed to the runtime.
@@ -259,17 +249,11 @@ impl ScanService {
 
     /// Starts the next run of a scheduled scan (the scheduler's command, actor `system`).
     pub async fn start_scheduled(&self, scan_id: Uuid) -> Result<ScanState, ScanError> {
-        let context = CommandContext {
-            correlation_id: Some(scan_id),
-            ..CommandContext::system(Utc::now())
-        };
-        let executed = self
+        let state = self
             .runtime
-            .handler()
-            .execute::<Scan>(&scan_stream(scan_id)?, ScanCommand::Start, &context)
-            .await
-            .map_err(ScanError::from_command)?;
+            .execute(scan_id, ScanCommand::Start, &system_context(scan_id))
+            .await?;
         self.runtime.launch(scan_id);
-        Ok(executed.state)
+        Ok(state)
     }
 }

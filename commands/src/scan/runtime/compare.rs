@@ -3,14 +3,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use domain::scan::{FindingEvent, Scan, ScanCommand};
-use domain::{CommandContext, EventCodec};
+use domain::scan::{FindingEvent, ScanCommand};
 use uuid::Uuid;
 
-use super::ScanRuntime;
-use super::replay::{PAGE, ValueKey, value_key};
-use crate::scan::{ScanError, findings_stream, scan_stream};
-use crate::store::ReadBound;
+use super::replay::{ValueKey, for_each_event_patiently, value_key};
+use super::{ScanRuntime, system_context};
+use crate::scan::{ScanError, findings_stream};
 
 /// How many new and gone values the event lists (the counts are always exact).
 const LISTED: usize = 200;
@@ -19,7 +17,6 @@ const LISTED: usize = 200;
 pub async fn record(runtime: &Arc<ScanRuntime>, scan_id: Uuid, run: u32) -> Result<(), ScanError> {
     let previous = run - 1;
     let stream = findings_stream(scan_id)?;
-    let store = runtime.store().clone();
     let mut keys: [HashSet<ValueKey>; 2] = [HashSet::new(), HashSet::new()];
     walk(runtime, &stream, |f| {
         if f.run == previous {
@@ -47,50 +44,29 @@ pub async fn record(runtime: &Arc<ScanRuntime>, scan_id: Uuid, run: u32) -> Resu
         }
     })
     .await?;
-    drop(store);
-    let context = CommandContext {
-        correlation_id: Some(scan_id),
-        ..CommandContext::system(chrono::Utc::now())
+    let command = ScanCommand::RecordComparison {
+        previous_run: previous,
+        new_count: new_keys.len() as u64,
+        gone_count: gone_keys.len() as u64,
+        new,
+        gone,
     };
     runtime
-        .handler()
-        .execute::<Scan>(
-            &scan_stream(scan_id)?,
-            ScanCommand::RecordComparison {
-                previous_run: previous,
-                new_count: new_keys.len() as u64,
-                gone_count: gone_keys.len() as u64,
-                new,
-                gone,
-            },
-            &context,
-        )
-        .await
-        .map_err(ScanError::from_command)?;
+        .execute(scan_id, command, &system_context(scan_id))
+        .await?;
     Ok(())
 }
 
+/// Visits every finding of the stream, of every run.
 async fn walk(
     runtime: &Arc<ScanRuntime>,
     stream: &domain::StreamId,
     mut visit: impl FnMut(&domain::scan::Finding),
 ) -> Result<(), ScanError> {
-    let mut from = 1;
-    loop {
-        let page = runtime
-            .store()
-            .read_stream(stream, from, ReadBound::End, PAGE)
-            .await?;
-        for recorded in &page {
-            from = recorded.version + 1;
-            if let FindingEvent::Recorded(finding) = FindingEvent::decode(&recorded.payload)
-                .map_err(|e| ScanError::Decode(e.to_string()))?
-            {
-                visit(&finding);
-            }
+    for_each_event_patiently(runtime.store().as_ref(), stream, |_, event| {
+        if let FindingEvent::Recorded(finding) = event {
+            visit(&finding);
         }
-        if page.len() < PAGE {
-            return Ok(());
-        }
-    }
+    })
+    .await
 }

@@ -19,7 +19,8 @@ mod writer;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use domain::scan::{Scan, ScanState, ScanStatus, TargetLimits};
+use domain::CommandContext;
+use domain::scan::{Scan, ScanCommand, ScanState, ScanStatus, TargetLimits};
 use modules::{Egress, Registry};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -29,6 +30,7 @@ use crate::scan::ScanError;
 use crate::store::SharedStore;
 
 pub use metrics::ScanMetrics;
+pub use replay::for_each_event;
 
 /// How the runtime works.
 #[derive(Clone)]
@@ -211,7 +213,26 @@ impl ScanRuntime {
         Ok(loaded.state)
     }
 
-    pub(crate) fn handler(&self) -> &CommandHandler {
-        &self.handler
+    /// Decides and records a command on the scan's stream.
+    pub(crate) async fn execute(
+        &self,
+        scan_id: Uuid,
+        command: ScanCommand,
+        context: &CommandContext,
+    ) -> Result<ScanState, ScanError> {
+        let executed = self
+            .handler
+            .execute::<Scan>(&super::scan_stream(scan_id)?, command, context)
+            .await
+            .map_err(ScanError::from_command)?;
+        Ok(executed.state)
+    }
+}
+
+/// The context of what the runtime and the scheduler decide on their own (actor `system`).
+pub(crate) fn system_context(scan_id: Uuid) -> CommandContext {
+    CommandContext {
+        correlation_id: Some(scan_id),
+        ..CommandContext::system(chrono::Utc::now())
     }
 }

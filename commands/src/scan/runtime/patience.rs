@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::store::StoreError;
 
 /// How long a scan waits for its store before giving up.
-pub const PATIENCE: Duration = Duration::from_secs(600);
+const PATIENCE: Duration = Duration::from_secs(600);
 const FIRST_WAIT: Duration = Duration::from_millis(100);
 const LONGEST_WAIT: Duration = Duration::from_secs(5);
 
@@ -19,19 +19,33 @@ pub fn is_transient(error: &StoreError) -> bool {
     matches!(error, StoreError::Unavailable(_) | StoreError::Backend(_))
 }
 
-/// Runs `operation` until it succeeds, fails for good, or [`PATIENCE`] runs out; waits with
+/// Runs a store call until it succeeds, fails for good, or [`PATIENCE`] runs out; waits with
 /// exponential back-off in between.
-pub async fn patiently<T, F, Fut>(what: &str, mut operation: F) -> Result<T, StoreError>
+pub async fn patiently<T, F, Fut>(what: &str, operation: F) -> Result<T, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StoreError>>,
+{
+    patiently_with(what, is_transient, operation).await
+}
+
+/// [`patiently`] for any error type, with the caller saying which errors are worth waiting on.
+pub async fn patiently_with<T, E, F, Fut>(
+    what: &str,
+    transient: impl Fn(&E) -> bool,
+    mut operation: F,
+) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
 {
     let deadline = Instant::now() + PATIENCE;
     let mut wait = FIRST_WAIT;
     let mut attempt: u32 = 0;
     loop {
         match operation().await {
-            Err(error) if is_transient(&error) && Instant::now() + wait < deadline => {
+            Err(error) if transient(&error) && Instant::now() + wait < deadline => {
                 attempt += 1;
                 tracing::warn!(what, %error, attempt, "event store unavailable; waiting for it");
                 tokio::time::sleep(wait).await;

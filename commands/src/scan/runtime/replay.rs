@@ -4,10 +4,11 @@
 use std::collections::HashSet;
 
 use domain::scan::FindingEvent;
-use domain::{EventCodec, StreamId};
+use domain::{EventCodec, RecordedEvent, StreamId};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::patience::patiently;
 use crate::scan::ScanError;
 use crate::store::{EventStore, ReadBound};
 
@@ -37,7 +38,54 @@ pub struct Replayed {
     pub version: u64,
 }
 
-pub const PAGE: usize = 512;
+const PAGE: usize = 512;
+
+/// Reads `stream` from its start up to `until`, page by page, and hands every event, decoded,
+/// to `visit` with its record. A store error ends the walk (the API's callers answer at once).
+pub async fn for_each_event<E: EventCodec>(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    until: ReadBound,
+    visit: impl FnMut(&RecordedEvent, E),
+) -> Result<(), ScanError> {
+    walk(store, stream, until, false, visit).await
+}
+
+/// [`for_each_event`] for a running scan, which waits out store outages instead.
+pub async fn for_each_event_patiently<E: EventCodec>(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    visit: impl FnMut(&RecordedEvent, E),
+) -> Result<(), ScanError> {
+    walk(store, stream, ReadBound::End, true, visit).await
+}
+
+async fn walk<E: EventCodec>(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    until: ReadBound,
+    patient: bool,
+    mut visit: impl FnMut(&RecordedEvent, E),
+) -> Result<(), ScanError> {
+    let mut from = 1;
+    loop {
+        let read = || store.read_stream(stream, from, until, PAGE);
+        let page = if patient {
+            patiently("read a scan stream", read).await?
+        } else {
+            read().await?
+        };
+        for recorded in &page {
+            from = recorded.version + 1;
+            let event =
+                E::decode(&recorded.payload).map_err(|e| ScanError::Decode(e.to_string()))?;
+            visit(recorded, event);
+        }
+        if page.len() < PAGE {
+            return Ok(());
+        }
+    }
+}
 
 /// Replays `stream` for `run`.
 pub async fn replay(
@@ -46,33 +94,23 @@ pub async fn replay(
     run: u32,
 ) -> Result<Replayed, ScanError> {
     let mut replayed = Replayed::default();
-    let mut from = 1;
-    loop {
-        let page = store
-            .read_stream(stream, from, ReadBound::End, PAGE)
-            .await?;
-        for recorded in &page {
-            replayed.version = recorded.version;
-            match FindingEvent::decode(&recorded.payload)
-                .map_err(|e| ScanError::Decode(e.to_string()))?
-            {
-                FindingEvent::Recorded(finding) if finding.run == run => {
-                    replayed
-                        .seen
-                        .insert(value_key(&finding.kind, &finding.value));
-                    replayed.findings += 1;
-                }
-                FindingEvent::WorkCompleted { run: r, items, .. } if r == run => {
-                    for item in items {
-                        replayed.completed.insert((item.module, item.input));
-                    }
-                }
-                _ => {}
+    for_each_event_patiently(store, stream, |recorded, event| {
+        replayed.version = recorded.version;
+        match event {
+            FindingEvent::Recorded(finding) if finding.run == run => {
+                replayed
+                    .seen
+                    .insert(value_key(&finding.kind, &finding.value));
+                replayed.findings += 1;
             }
+            FindingEvent::WorkCompleted { run: r, items, .. } if r == run => {
+                for item in items {
+                    replayed.completed.insert((item.module, item.input));
+                }
+            }
+            _ => {}
         }
-        if page.len() < PAGE {
-            return Ok(replayed);
-        }
-        from = replayed.version + 1;
-    }
+    })
+    .await?;
+    Ok(replayed)
 }

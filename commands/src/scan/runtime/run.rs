@@ -4,22 +4,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use domain::scan::{
-    FindingEvent, Scan, ScanCommand, ScanState, ScanStatus, Scope, parse_target, types,
-};
-use domain::{CommandContext, EventCodec};
+use domain::EventCodec;
+use domain::scan::{FindingEvent, ScanCommand, ScanState, ScanStatus, Scope, parse_target, types};
 use modules::net::ScanNet;
 use modules::{Input, ModuleContext, ScanOptions};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::patience::patiently;
+use super::patience::{is_transient, patiently, patiently_with};
 use super::replay::replay;
 use super::route::{Router, Slot};
 use super::writer::{Writer, run_writer};
-use super::{Mode, ScanRuntime, compare, work};
-use crate::scan::{ScanError, findings_stream, scan_stream};
+use super::{Mode, ScanRuntime, compare, system_context, work};
+use crate::handler::CommandError;
+use crate::scan::{ScanError, findings_stream};
 use crate::store::ReadBound;
 
 /// Findings read per step of the dispatcher; small because web pages are findings too.
@@ -63,13 +62,7 @@ pub async fn run_scan(
 /// One run, to its end: finished, failed, stopped or shut down.
 async fn run_once(runtime: &Arc<ScanRuntime>, scan_id: Uuid, mode: &mut watch::Receiver<Mode>) {
     let outcome = drive(runtime, scan_id, mode).await;
-    let context = CommandContext {
-        correlation_id: Some(scan_id),
-        ..CommandContext::system(chrono::Utc::now())
-    };
-    let Ok(stream) = scan_stream(scan_id) else {
-        return;
-    };
+    let context = system_context(scan_id);
     let command = match outcome {
         Ok(Outcome::Interrupted) => return,
         Ok(Outcome::Finished {
@@ -92,27 +85,17 @@ async fn run_once(runtime: &Arc<ScanRuntime>, scan_id: Uuid, mode: &mut watch::R
             }
         }
     };
-    let mut waited = std::time::Duration::ZERO;
-    loop {
-        match runtime
-            .handler()
-            .execute::<Scan>(&stream, command.clone(), &context)
-            .await
-        {
-            Ok(_) => break,
-            Err(crate::handler::CommandError::Store(error))
-                if super::patience::is_transient(&error) && waited < super::patience::PATIENCE =>
-            {
-                tracing::warn!(scan = %scan_id, %error, "cannot record the scan's end yet");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                waited += std::time::Duration::from_secs(1);
-            }
-            Err(error) => {
-                // A user who paused or stopped at the last moment wins.
-                tracing::info!(scan = %scan_id, %error, "scan end not recorded");
-                break;
-            }
-        }
+    let recorded = patiently_with(
+        "record the scan's end",
+        |error: &ScanError| {
+            matches!(error, ScanError::Command(CommandError::Store(e)) if is_transient(e))
+        },
+        || runtime.execute(scan_id, command.clone(), &context),
+    )
+    .await;
+    if let Err(error) = recorded {
+        // A user who paused or stopped at the last moment wins.
+        tracing::info!(scan = %scan_id, %error, "scan end not recorded");
     }
 }
 
@@ -121,7 +104,6 @@ struct Setup {
     context: ModuleContext,
     router: Router,
     seeds: Vec<(String, &'static str, String)>,
-    scope: Arc<Scope>,
 }
 
 fn setup(runtime: &ScanRuntime, state: &ScanState) -> Result<Setup, ScanError> {
@@ -157,7 +139,6 @@ fn setup(runtime: &ScanRuntime, state: &ScanState) -> Result<Setup, ScanError> {
             .map_err(|e| ScanError::invalid(format!("options.scope[{index}]"), e))?;
         entries.push(target.scope);
     }
-    let scope = Arc::new(Scope::new(entries));
     let net = ScanNet::new(runtime.config().egress.clone(), &options)
         .map_err(|e| ScanError::invalid("options", e))?;
     let slots = metas
@@ -169,11 +150,10 @@ fn setup(runtime: &ScanRuntime, state: &ScanState) -> Result<Setup, ScanError> {
         context: ModuleContext {
             options: Arc::new(options),
             net: Arc::new(net),
-            scope: scope.clone(),
+            scope: Arc::new(Scope::new(entries)),
         },
         router,
         seeds,
-        scope,
     })
 }
 
@@ -190,7 +170,6 @@ async fn drive(
         context,
         mut router,
         seeds,
-        scope,
     } = setup(runtime, &state)?;
     let store = runtime.store().clone();
     let stream = findings_stream(scan_id)?;
@@ -203,11 +182,10 @@ async fn drive(
         run: state.run,
         scan_id,
         organization_id: state.organization_id,
-        scope,
+        scope: context.scope.clone(),
         seen: replayed.seen,
         completed: replayed.completed.len() as u64,
         total: total.clone(),
-        findings: replayed.findings,
         metrics: runtime.config().metrics.clone(),
     };
     if replayed.findings == 0 {
@@ -232,9 +210,10 @@ async fn drive(
         .await?;
         if page.is_empty() {
             if pending.load(Ordering::SeqCst) == 0 {
-                let again = store
-                    .read_stream(&stream, cursor, ReadBound::End, 1)
-                    .await?;
+                let again = patiently("read findings", || {
+                    store.read_stream(&stream, cursor, ReadBound::End, 1)
+                })
+                .await?;
                 if again.is_empty() {
                     break;
                 }

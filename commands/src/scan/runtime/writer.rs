@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use chrono::Utc;
 use domain::scan::{Finding, FindingEvent, Scope, WorkItem};
 use domain::{EventCodec, EventMeta, NewEvent, StreamId};
+use modules::Input;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
@@ -37,7 +38,6 @@ pub struct Writer {
     pub seen: HashSet<ValueKey>,
     pub completed: u64,
     pub total: Arc<AtomicU64>,
-    pub findings: u64,
     pub metrics: Option<super::ScanMetrics>,
 }
 
@@ -67,11 +67,7 @@ impl Writer {
     }
 
     /// Builds the finding for a normalised value unless the run has it already.
-    fn new_finding(
-        &mut self,
-        candidate: Candidate<'_>,
-        parent: Option<(&Finding, &str)>,
-    ) -> Option<Finding> {
+    fn new_finding(&mut self, candidate: Candidate<'_>, parent: Option<&Input>) -> Option<Finding> {
         let Candidate {
             kind,
             value,
@@ -92,11 +88,11 @@ impl Writer {
         }
         let (parent_id, distance, depth) = match parent {
             None => (None, 0, 0),
-            Some((parent, parent_kind)) => (
+            Some(parent) => (
                 Some(parent.id),
                 self.scope
-                    .distance(kind, &value, Some((parent_kind, parent.scope_distance))),
-                if parent_kind == kind {
+                    .distance(kind, &value, Some((parent.kind, parent.scope_distance))),
+                if parent.kind == kind {
                     parent.depth + 1
                 } else {
                     0
@@ -140,7 +136,6 @@ impl Writer {
         }
         let recorded = events.len();
         self.append(events).await?;
-        self.findings += recorded as u64;
         if let Some(metrics) = &self.metrics {
             metrics.findings.inc_by(recorded as u64);
         }
@@ -155,19 +150,6 @@ impl Writer {
         let mut permits = Vec::with_capacity(results.len());
         for mut result in results {
             permits.extend(result.permit.take());
-            let parent = Finding {
-                id: result.input.id,
-                run: self.run,
-                kind: result.input.kind.to_owned(),
-                value: String::new(),
-                module: String::new(),
-                parent_id: None,
-                confidence: 0,
-                evidence_hash: None,
-                scope_distance: result.input.scope_distance,
-                depth: result.input.depth,
-                target: String::new(),
-            };
             let mut produced = 0u32;
             for output in &result.outputs {
                 let candidate = Candidate {
@@ -178,15 +160,13 @@ impl Writer {
                     evidence: output.evidence.as_deref(),
                     target: &result.target,
                 };
-                if let Some(finding) =
-                    self.new_finding(candidate, Some((&parent, result.input.kind)))
-                {
+                if let Some(finding) = self.new_finding(candidate, Some(&result.input)) {
                     produced += 1;
                     let id = finding.id;
                     events.push(self.event(
                         FindingEvent::Recorded(finding).encode(),
                         id,
-                        Some(parent.id),
+                        Some(result.input.id),
                     ));
                 }
             }
@@ -217,7 +197,6 @@ impl Writer {
         events.push(self.event(completion.encode(), id, None));
         self.append(events).await?;
         drop(permits);
-        self.findings += recorded as u64;
         if let Some(metrics) = &self.metrics {
             metrics.findings.inc_by(recorded as u64);
             for (module, outcome) in &outcomes {
