@@ -145,8 +145,23 @@ pub async fn authorize<P: Permission>(
 
 pub fn denied_error(denied: &Denied) -> async_graphql::Error {
     if denied.reason == DenyReason::OtherOrganization {
-        ErrorCode::NotFound.error("not found")
+        super::error::not_found()
     } else {
         ErrorCode::Forbidden.error("not allowed")
     }
+}
+
+/// Waits until the read models reflect everything appended so far, at most `within` each, so a
+/// mutation's answer (and the caller's next query) sees its own change.
+pub async fn settle_within(
+    ctx: &Context<'_>,
+    within: std::time::Duration,
+) -> async_graphql::Result<()> {
+    let state = state(ctx)?;
+    if let Some(head) = state.store.head().await.map_err(super::error::from_store)? {
+        for name in state.projections.names() {
+            state.projections.wait_for(name, head, within).await;
+        }
+    }
+    Ok(())
 }

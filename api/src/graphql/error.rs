@@ -36,6 +36,11 @@ impl ErrorCode {
     }
 }
 
+/// A missing resource, or one of another organization: the same answer for both.
+pub fn not_found() -> async_graphql::Error {
+    ErrorCode::NotFound.error("not found")
+}
+
 /// A bad input, naming the field.
 pub fn bad_input(field: &str, reason: impl std::fmt::Display) -> async_graphql::Error {
     let field = field.to_owned();
@@ -95,7 +100,7 @@ pub fn identity_error(error: commands::identity::IdentityError) -> async_graphql
             ErrorCode::Unauthenticated.error("authentication required")
         }
         IdentityError::Forbidden(denied) => super::context::denied_error(&denied),
-        IdentityError::NotFound => ErrorCode::NotFound.error("not found"),
+        IdentityError::NotFound => not_found(),
         IdentityError::SignupClosed => ErrorCode::Forbidden.error(error.to_string()),
         IdentityError::EmailUnavailable => ErrorCode::Conflict.error(error.to_string()),
         IdentityError::Throttled => ErrorCode::RateLimited.error(error.to_string()),

@@ -10,8 +10,10 @@ use commands::identity::sessions::LoginOutcome;
 use domain::policy::{Resource, permission};
 use projections::read_models::identity::queries;
 
-use super::context::{authenticated, authorize, principal, request, self_principal, state};
-use super::error::{ErrorCode, identity_error, internal};
+use super::context::{
+    authenticated, authorize, principal, request, self_principal, settle_within, state,
+};
+use super::error::{ErrorCode, identity_error, internal, not_found};
 use super::types::{
     AuthPayload, CreatedApiKey, LoginPayload, Project, Role, Team, TokenPair, TotpEnrollment, User,
     parse_id,
@@ -64,20 +66,7 @@ pub struct CreateApiKeyInput {
 /// Waits until the read models show everything written so far (read-your-writes), at most a
 /// moment: a lagging projection delays the answer, it never fails it.
 async fn settle(ctx: &Context<'_>) -> async_graphql::Result<()> {
-    let state = state(ctx)?;
-    if let Some(head) = state.store.head().await.map_err(super::error::from_store)? {
-        for name in state.projections.names() {
-            state
-                .projections
-                .wait_for(name, head, Duration::from_secs(2))
-                .await;
-        }
-    }
-    Ok(())
-}
-
-fn not_found() -> async_graphql::Error {
-    ErrorCode::NotFound.error("not found")
+    settle_within(ctx, Duration::from_secs(2)).await
 }
 
 #[derive(Default)]

@@ -9,7 +9,7 @@ use projections::read_models::scans::queries::{self, FindingFilter, FindingRow, 
 use uuid::Uuid;
 
 use super::context::state;
-use super::error::{ErrorCode, bad_input, internal};
+use super::error::{bad_input, internal};
 use super::types::id;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -391,8 +391,4 @@ pub enum ScanUpdate {
     FindingAdded(FindingAdded),
     ScanStatusChanged(ScanStatusChanged),
     ScanProgress(ScanProgress),
-}
-
-pub fn not_found() -> async_graphql::Error {
-    ErrorCode::NotFound.error("not found")
 }

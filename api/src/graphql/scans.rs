@@ -10,11 +10,9 @@ use domain::policy::{Resource, permission};
 use domain::scan::{FindingEvent, ScanEvent, ScanState, evolve_at};
 use projections::read_models::scans::queries::{self, FindingFilter};
 
-use super::context::{authorize, principal, request, state};
-use super::error::{ErrorCode, bad_input, from_command, from_store, internal};
-use super::scan_types::{
-    Finding, FindingConnection, Module, Scan, ScanProgress, findings_page, not_found,
-};
+use super::context::{authorize, principal, request, settle_within, state};
+use super::error::{ErrorCode, bad_input, from_command, from_store, internal, not_found};
+use super::scan_types::{Finding, FindingConnection, Module, Scan, ScanProgress, findings_page};
 use super::types::parse_id;
 
 pub fn scan_error(error: ScanError) -> async_graphql::Error {
@@ -30,14 +28,7 @@ pub fn scan_error(error: ScanError) -> async_graphql::Error {
 
 /// Waits until the read models reflect everything appended so far (bounded).
 async fn settle(ctx: &Context<'_>) -> async_graphql::Result<()> {
-    let state = state(ctx)?;
-    if let Some(head) = state.store.head().await.map_err(from_store)? {
-        state
-            .projections
-            .wait_for("scans", head, Duration::from_secs(5))
-            .await;
-    }
-    Ok(())
+    settle_within(ctx, Duration::from_secs(5)).await
 }
 
 fn scan_resource(state: &ScanState) -> Resource {
