@@ -731,3 +731,81 @@ async fn a_scan_waits_out_an_event_store_outage() {
     store_db.drop_database().await;
     read_db.drop_database().await;
 }
+
+/// Several scans run at once in one server, each with several targets, and each ends with its
+/// own findings only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_run_side_by_side_with_many_targets() {
+    let sites = [
+        HttpSite::start(SiteSpec {
+            pages: 8,
+            domain: "one.example".into(),
+            ..SiteSpec::default()
+        })
+        .await,
+        HttpSite::start(SiteSpec {
+            pages: 8,
+            domain: "two.example".into(),
+            ..SiteSpec::default()
+        })
+        .await,
+        HttpSite::start(SiteSpec {
+            pages: 8,
+            domain: "three.example".into(),
+            ..SiteSpec::default()
+        })
+        .await,
+    ];
+    let app = loopback_app().await;
+    let (admin, project_id) = project(&app, "parallel").await;
+    let mut ids = Vec::new();
+    for (first, second, domain) in [
+        (0, 1, "one.example"),
+        (1, 2, "two.example"),
+        (2, 0, "three.example"),
+    ] {
+        let created = create_scan(
+            &app,
+            &admin,
+            &project_id,
+            json!([
+                sites[first].base_url().to_string(),
+                sites[second].base_url().to_string()
+            ]),
+            json!(["web_spider", "email_extract"]),
+            json!({ "scope": [domain] }),
+        )
+        .await;
+        ids.push(
+            created["data"]["createScan"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for id in &ids {
+        app.graphql_as(&admin, START, json!({ "id": id })).await;
+    }
+    for (id, domain) in ids
+        .iter()
+        .zip(["one.example", "two.example", "three.example"])
+    {
+        let done = wait_for(&app, &admin, id, "FINISHED").await;
+        assert_eq!(done["progress"]["completed"], done["progress"]["total"]);
+        let findings = all_findings(&app, &admin, id, None).await;
+        assert!(
+            values(&findings, "TARGET_WEB_CONTENT").len() >= 16,
+            "both targets crawled"
+        );
+        let emails = values(&findings, "EMAILADDR");
+        assert!(
+            emails.contains(&format!("contact-0@{domain}")),
+            "{emails:?}"
+        );
+        assert!(
+            emails.iter().all(|e| e.ends_with(domain)),
+            "only this scan's scope is EMAILADDR: {emails:?}"
+        );
+    }
+    app.stop().await;
+}
