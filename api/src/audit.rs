@@ -1,9 +1,9 @@
 //! `mirage audit verify`: walks the global log and checks every stream's hash chain.
 
-use commands::StoreError;
-use commands::store::SharedStore;
 use domain::LogPosition;
 use domain::hash_chain::ChainVerifier;
+use store::EventLog;
+use store::StoreError;
 
 /// The outcome of a verification walk.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -20,7 +20,7 @@ const PAGE: usize = 1000;
 
 /// Verifies the whole log; stops at the first bad event and names it.
 pub async fn verify(
-    store: &SharedStore,
+    store: &dyn EventLog,
     mut progress: impl FnMut(u64),
 ) -> Result<AuditReport, StoreError> {
     let mut verifier = ChainVerifier::new();

@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use commands::store::{ExpectedVersion, ReadBound, SharedStore};
 use commands::{CommandHandler, HandlerConfig};
 use domain::codec::StoredPayload;
 use domain::organization::{Organization, OrganizationEvent};
 use domain::{EventCodec, EventMeta, NewEvent, StreamId};
+use store::{ExpectedVersion, ReadBound, SharedStore};
 use uuid::Uuid;
 
 use crate::cli::StoreBenchArgs;
@@ -186,7 +186,7 @@ async fn aggregate_load(store: &SharedStore, events: usize) -> anyhow::Result<()
 
     let state = serde_json::to_vec(&full.state)?;
     store
-        .save_snapshot(commands::Snapshot {
+        .save_snapshot(store::Snapshot {
             stream_id: stream.clone(),
             version: full.version,
             snapshot_version: <Organization as domain::Aggregate>::SNAPSHOT_VERSION,

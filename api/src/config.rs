@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use commands::identity::NamedOidcProvider;
 use commands::identity::oidc_login::is_valid_provider_name;
-use commands::security::OidcProviderConfig;
+use security::OidcProviderConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

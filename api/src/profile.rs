@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use commands::StoreError;
-use commands::store::kurrent::{KurrentStore, KurrentStoreConfig};
-use commands::store::postgres::{PostgresStore, PostgresStoreConfig};
-use commands::store::sqlite::{SqliteStore, SqliteStoreConfig};
-use commands::store::{SharedStore, StoreLimits};
 use projections::{ProjectionError, ReadModelDb};
+use store::StoreError;
+use store::kurrent::{KurrentStore, KurrentStoreConfig};
+use store::postgres::{PostgresStore, PostgresStoreConfig};
+use store::sqlite::{SqliteStore, SqliteStoreConfig};
+use store::{SharedStore, StoreLimits};
 
 use crate::config::{Config, StoreKind};
 

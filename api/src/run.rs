@@ -33,8 +33,8 @@ pub async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify) => {
-            let store = crate::profile::open_store(&config).await?;
-            let report = crate::audit::verify(&store, |checked| {
+            let log: store::SharedLog = crate::profile::open_store(&config).await?;
+            let report = crate::audit::verify(log.as_ref(), |checked| {
                 if checked % 100_000 == 0 {
                     tracing::info!(checked, "verifying");
                 }
@@ -109,7 +109,7 @@ pub async fn run(cli: Cli, env: HashMap<String, String>) -> anyhow::Result<ExitC
         }
         Command::Keys(KeysCommand::Rotate) => {
             let dir = config.data_dir.join("keys");
-            let mut keys = commands::security::JwtKeys::load_or_create(&dir, Default::default())?;
+            let mut keys = security::JwtKeys::load_or_create(&dir, Default::default())?;
             keys.rotate(&dir)?;
             println!("{}", serde_json::json!({ "liveKeys": keys.kids() }));
             Ok(ExitCode::SUCCESS)

@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// Resumes scans that were running when the last process ended (crash, kill -9 or restart),
 /// once the scans read model has caught up with the log.
 pub async fn recover(state: AppState) {
-    match state.store.head().await {
+    match state.log.head().await {
         Ok(Some(head)) => {
             state
                 .projections

@@ -54,7 +54,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
     let identity_config = IdentityConfig {
         signup_open: config.signup == Signup::Open,
         oidc: config.oidc.iter().map(|p| p.provider()).collect(),
-        jwt: commands::security::JwtConfig {
+        jwt: security::JwtConfig {
             access_ttl: std::time::Duration::from_secs(config.access_token_ttl_secs),
             ..defaults.jwt.clone()
         },
@@ -80,7 +80,7 @@ pub async fn build_state(config: Config) -> Result<AppState, ServeError> {
         config: Arc::new(config),
         identity: Arc::new(identity),
         scans,
-        store,
+        log: store,
         read_models,
         projections: Arc::new(runner),
         registry,
@@ -99,7 +99,7 @@ pub async fn serve(
     tracing::info!(
         listen = %listener.local_addr()?,
         profile = ?state.config.profile,
-        store = state.store.backend(),
+        store = state.log.backend(),
         projections = ?state.projections.names(),
         "mirage is serving"
     );

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use commands::identity::IdentityService;
 use commands::scan::ScanService;
-use commands::store::SharedStore;
 use projections::{ProjectionRunner, ReadModelDb};
 use prometheus::Registry;
+use store::SharedLog;
 
 use crate::config::Config;
 use crate::http::metrics::HttpMetrics;
@@ -14,7 +14,8 @@ use crate::http::metrics::HttpMetrics;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub store: SharedStore,
+    /// The log, read-only: readiness and head position. Commands go through the services.
+    pub log: SharedLog,
     pub identity: Arc<IdentityService>,
     pub scans: Arc<ScanService>,
     pub read_models: ReadModelDb,

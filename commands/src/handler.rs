@@ -9,7 +9,7 @@ use domain::codec::DecodeError;
 use domain::{Aggregate, CommandContext, DomainError, EventCodec, EventMeta, NewEvent, StreamId};
 use uuid::Uuid;
 
-use crate::store::{AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError};
+use store::{AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HandlerConfig {

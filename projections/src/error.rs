@@ -1,7 +1,7 @@
 //! Errors of the read side.
 
-use commands::StoreError;
 use domain::DecodeError;
+use store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProjectionError {

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use commands::store::{SharedStore, catch_up_subscription};
 use domain::{LogPosition, RecordedEvent};
 use futures::StreamExt;
+use store::{SharedLog, catch_up_subscription};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -49,13 +49,13 @@ const RETRY_MIN: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(10);
 
 pub struct ProjectionRunner {
-    store: SharedStore,
+    store: SharedLog,
     entries: BTreeMap<&'static str, Arc<Entry>>,
     metrics: Option<ProjectionMetrics>,
 }
 
 impl ProjectionRunner {
-    pub fn new(store: SharedStore, metrics: Option<ProjectionMetrics>) -> Self {
+    pub fn new(store: SharedLog, metrics: Option<ProjectionMetrics>) -> Self {
         Self {
             store,
             entries: BTreeMap::new(),
@@ -223,7 +223,7 @@ fn record(entry: &Entry, metrics: Option<&ProjectionMetrics>, page: &[RecordedEv
 
 /// Follows the log forever; on any failure logs it, waits with back-off and resumes from the
 /// stored checkpoint.
-async fn follow(store: SharedStore, entry: Arc<Entry>, metrics: Option<ProjectionMetrics>) {
+async fn follow(store: SharedLog, entry: Arc<Entry>, metrics: Option<ProjectionMetrics>) {
     let name = entry.projection.name();
     let mut delay = RETRY_MIN;
     loop {
@@ -243,7 +243,7 @@ async fn follow(store: SharedStore, entry: Arc<Entry>, metrics: Option<Projectio
 }
 
 async fn follow_once(
-    store: &SharedStore,
+    store: &SharedLog,
     entry: &Entry,
     metrics: Option<&ProjectionMetrics>,
     delay: &mut Duration,

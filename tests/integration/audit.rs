@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use api::audit::verify;
 use clap::Parser;
-use commands::store::postgres::{PostgresStore, PostgresStoreConfig};
-use commands::store::sqlite::{SqliteStore, SqliteStoreConfig};
-use commands::store::{ExpectedVersion, SharedStore};
 use sqlx::Connection;
+use store::postgres::{PostgresStore, PostgresStoreConfig};
+use store::sqlite::{SqliteStore, SqliteStoreConfig};
+use store::{ExpectedVersion, SharedStore};
 
 async fn fill(store: &SharedStore) -> Vec<domain::LogPosition> {
     let mut positions = Vec::new();
@@ -42,11 +42,11 @@ async fn sqlite_tampering_is_named_by_position() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_sqlite(dir.path()).await;
     let positions = fill(&store).await;
-    let clean = verify(&store, |_| {}).await.unwrap();
+    let clean = verify(store.as_ref(), |_| {}).await.unwrap();
     assert!(clean.ok);
     assert_eq!(clean.checked_events, 12);
     assert_eq!(
-        verify(&store, |_| {}).await.unwrap().head_hash,
+        verify(store.as_ref(), |_| {}).await.unwrap().head_hash,
         clean.head_hash
     );
     drop(store);
@@ -85,7 +85,7 @@ async fn sqlite_tampering_is_named_by_position() {
     raw.close().await.unwrap();
 
     let store = open_sqlite(dir.path()).await;
-    let report = verify(&store, |_| {}).await.unwrap();
+    let report = verify(store.as_ref(), |_| {}).await.unwrap();
     assert!(!report.ok);
     assert_eq!(report.first_bad_position, Some(target.to_string()));
     assert_eq!(report.checked_events, 5);
@@ -123,7 +123,7 @@ async fn sqlite_deleted_and_damaged_rows_are_caught() {
         .unwrap();
     raw.close().await.unwrap();
     let store = open_sqlite(dir.path()).await;
-    let report = verify(&store, |_| {}).await.unwrap();
+    let report = verify(store.as_ref(), |_| {}).await.unwrap();
     assert_eq!(report.first_bad_position, Some(positions[6].to_string()));
     assert!(report.problem.unwrap().contains("missing"));
     drop(store);
@@ -139,7 +139,7 @@ async fn sqlite_deleted_and_damaged_rows_are_caught() {
         .unwrap();
     raw.close().await.unwrap();
     let store = open_sqlite(dir.path()).await;
-    let report = verify(&store, |_| {}).await.unwrap();
+    let report = verify(store.as_ref(), |_| {}).await.unwrap();
     assert_eq!(report.first_bad_position, Some("2".to_owned()));
     let problem = report.problem.unwrap();
     assert!(
@@ -156,7 +156,7 @@ async fn postgres_tampering_is_named_by_position() {
     config.app_role = Some("mirage_app".to_owned());
     let store: SharedStore = Arc::new(PostgresStore::connect(config).await.unwrap());
     let positions = fill(&store).await;
-    let clean = verify(&store, |_| {}).await.unwrap();
+    let clean = verify(store.as_ref(), |_| {}).await.unwrap();
     assert!(clean.ok);
     assert_eq!(clean.checked_events, 12);
 
@@ -173,7 +173,7 @@ async fn postgres_tampering_is_named_by_position() {
         .unwrap();
     admin.close().await.unwrap();
 
-    let report = verify(&store, |_| {}).await.unwrap();
+    let report = verify(store.as_ref(), |_| {}).await.unwrap();
     assert!(!report.ok);
     assert_eq!(report.first_bad_position, Some(positions[6].to_string()));
     assert_eq!(report.checked_events, 6);

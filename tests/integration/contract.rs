@@ -62,9 +62,30 @@ fn operations(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The repository's copy of the client contract (`../shared/contract/operations.graphql`).
+const CONTRACT_COPY: &str = "schemas/contract/operations.graphql";
+
+#[test]
+fn the_contract_copy_is_identical_to_the_shared_contract_when_it_exists() {
+    let shared = repo().join("../shared/contract/operations.graphql");
+    let Ok(upstream) = std::fs::read_to_string(&shared) else {
+        println!(
+            "{} is not here; the repository's copy {CONTRACT_COPY} is used as is",
+            shared.display()
+        );
+        return;
+    };
+    let copy = std::fs::read_to_string(repo().join(CONTRACT_COPY)).expect("contract copy");
+    assert!(
+        copy == upstream,
+        "{CONTRACT_COPY} differs from {}: copy it again",
+        shared.display()
+    );
+}
+
 #[test]
 fn every_contract_document_validates_against_the_schema() {
-    let contract_path = repo().join("../shared/contract/operations.graphql");
+    let contract_path = repo().join(CONTRACT_COPY);
     let contract = std::fs::read_to_string(&contract_path)
         .unwrap_or_else(|e| panic!("{}: {e}", contract_path.display()));
     let schema = Schema::parse_and_validate(api::graphql::sdl(), "mirage.graphql")

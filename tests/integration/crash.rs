@@ -7,10 +7,10 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use commands::store::{ReadBound, SharedStore};
 use domain::StreamId;
 use domain::hash_chain::ChainVerifier;
 use rand::Rng;
+use store::{ReadBound, SharedStore};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 

@@ -2,10 +2,10 @@
 //! events and used on load, unusable snapshots ignored, concurrent commands re-decided.
 
 use chrono::Utc;
-use commands::store::{ExpectedVersion, Snapshot};
 use commands::{CommandError, CommandHandler, HandlerConfig};
 use domain::organization::{Organization, OrganizationCommand};
 use domain::{CommandContext, DomainError, StreamId};
+use store::{ExpectedVersion, Snapshot};
 use uuid::Uuid;
 
 fn context() -> CommandContext {
@@ -138,7 +138,7 @@ async fn decisions_carry_the_actor_and_domain_errors_write_nothing() {
     assert_eq!(t.store.stream_version(&stream).await.unwrap(), 1);
     let events = t
         .store
-        .read_stream(&stream, 1, commands::ReadBound::End, 10)
+        .read_stream(&stream, 1, store::ReadBound::End, 10)
         .await
         .unwrap();
     assert_eq!(events[0].meta.actor, "user:alice");

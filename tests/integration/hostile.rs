@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use commands::security::{AccessTokenInput, JwtKeys};
 use data_encoding::BASE64URL_NOPAD;
 use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
+use security::{AccessTokenInput, JwtKeys};
 use serde_json::{Value, json};
 use tests::app::TestApp;
 
@@ -370,7 +370,7 @@ fn bad_tokens(
     };
     let dir = app.state.config.data_dir.join("keys");
     let config = app.state.identity.config().jwt.clone();
-    let keys = |change: &dyn Fn(&mut commands::security::JwtConfig)| {
+    let keys = |change: &dyn Fn(&mut security::JwtConfig)| {
         let mut config = config.clone();
         change(&mut config);
         JwtKeys::load_or_create(&dir, config).expect("server keys")

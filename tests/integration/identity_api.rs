@@ -389,7 +389,7 @@ async fn totp_is_required_once_confirmed_and_codes_are_single_use() {
         .await;
     assert_eq!(wrong["data"]["confirmTotp"], false);
     let now = chrono::Utc::now().timestamp();
-    let current = commands::security::totp_code(&secret_bytes, now).unwrap();
+    let current = security::totp_code(&secret_bytes, now).unwrap();
     let confirmed = app
         .graphql_as(&admin, CONFIRM, json!({ "code": current }))
         .await;
@@ -401,7 +401,7 @@ async fn totp_is_required_once_confirmed_and_codes_are_single_use() {
         "{needs_code}"
     );
     assert!(needs_code["data"]["login"]["accessToken"].is_null());
-    let next = commands::security::totp_code(&secret_bytes, now + 30).unwrap();
+    let next = security::totp_code(&secret_bytes, now + 30).unwrap();
     let with_code = app
         .graphql_as(
             "",
@@ -628,7 +628,7 @@ async fn security_events_are_recorded_and_no_secret_enters_the_log() {
     let mut log = Vec::new();
     let mut after = None;
     loop {
-        let page = app.state.store.read_all(after, 1000).await.unwrap();
+        let page = app.state.log.read_all(after, 1000).await.unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.position);
         log.extend(page);

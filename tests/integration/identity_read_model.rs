@@ -6,8 +6,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use commands::security::{PasswordPolicy, hash_password};
-use commands::store::{ExpectedVersion, SharedStore};
 use commands::{CommandHandler, HandlerConfig};
 use domain::identity::{
     ApiKey, ApiKeyCommand, Email, LoginMethod, Project, ProjectCommand, RevocationReason, Role,
@@ -20,10 +18,12 @@ use domain::{
 };
 use projections::read_models::identity::{self as queries, Identity};
 use projections::{Projection, ProjectionError, ProjectionRunner, ReadModelDb, SqlProjection};
+use security::{PasswordPolicy, hash_password};
 use sqlx::Row;
+use store::{ExpectedVersion, SharedStore};
 use uuid::Uuid;
 
-/// Cheap argon2id parameters (as in `commands::security::password`'s own tests).
+/// Cheap argon2id parameters (as in `security::password`'s own tests).
 const CHEAP: PasswordPolicy = PasswordPolicy {
     memory_kib: 64,
     iterations: 1,

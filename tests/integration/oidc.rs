@@ -2,11 +2,11 @@
 //! from npm on 127.0.0.1, logged into through its development interactions with plain HTTP.
 
 use chrono::Utc;
-use commands::security::oidc::http_client;
-use commands::security::{
+use reqwest::Url;
+use security::oidc::http_client;
+use security::{
     IdTokenCheck, OidcClient, OidcError, OidcIdentity, PendingLogin, TokenEndpointAuth,
 };
-use reqwest::Url;
 use tests::oidc::{
     EMAIL, OidcProviderProcess, ProviderOptions, SUBJECT, login_through_browserless_flow,
 };
@@ -210,7 +210,7 @@ async fn discovery_refuses_an_issuer_that_does_not_match_exactly() {
         format!("{}/", provider.issuer),
         format!("HTTP://127.0.0.1:{port}"),
     ] {
-        let config = commands::security::OidcProviderConfig {
+        let config = security::OidcProviderConfig {
             issuer: configured.clone(),
             ..provider.client_config()
         };
@@ -232,7 +232,7 @@ async fn a_closed_port_is_a_network_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let provider_config = commands::security::OidcProviderConfig {
+    let provider_config = security::OidcProviderConfig {
         issuer: format!("http://127.0.0.1:{port}"),
         client_id: "mirage-test".to_owned(),
         client_secret: Some("secret".to_owned()),

@@ -6,11 +6,11 @@
 use std::net::SocketAddr;
 
 use api::config::{Config, OidcConfig, Overrides};
-use commands::store::ReadBound;
 use domain::EventCodec;
 use domain::identity::{LoginMethod, SecurityEvent};
 use reqwest::Url;
 use serde_json::{Value, json};
+use store::ReadBound;
 use tests::app::TestApp;
 use tests::oidc::{
     CLIENT_ID, CLIENT_SECRET, EMAIL, OidcProviderProcess, REDIRECT_URI, SUBJECT,
@@ -250,7 +250,7 @@ async fn a_linked_identity_logs_in_with_working_tokens_and_each_state_works_once
     let audit = domain::StreamId::new(format!("audit-{org_id}")).unwrap();
     let events = app
         .state
-        .store
+        .log
         .read_stream(&audit, 1, ReadBound::End, 1000)
         .await
         .unwrap();
@@ -429,7 +429,7 @@ async fn a_totp_user_needs_a_code_after_the_provider() {
         .decode(text(&enrolled["data"]["enrollTotp"]["secret"]).as_bytes())
         .unwrap();
     let now = chrono::Utc::now().timestamp();
-    let current = commands::security::totp_code(&secret, now).unwrap();
+    let current = security::totp_code(&secret, now).unwrap();
     let confirmed = app
         .graphql_as(&alice, CONFIRM, json!({ "code": current }))
         .await;
@@ -445,7 +445,7 @@ async fn a_totp_user_needs_a_code_after_the_provider() {
         .await;
     assert_eq!(code(&wrong), "UNAUTHENTICATED", "{wrong}");
     // The continuation was spent by the wrong code: a right one needs a new login.
-    let next = commands::security::totp_code(&secret, now + 30).unwrap();
+    let next = security::totp_code(&secret, now + 30).unwrap();
     let spent = app
         .graphql_as("", VERIFY, json!({ "token": mfa_token, "totp": next }))
         .await;

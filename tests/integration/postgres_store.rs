@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use commands::store::postgres::{PostgresStore, PostgresStoreConfig};
-use commands::store::{
-    EventStore, ExpectedVersion, ReadBound, SharedStore, StoreError, catch_up_subscription,
-};
 use domain::hash_chain::{ChainVerifier, compute_hash};
 use domain::{GENESIS_HASH, LogPosition, RecordedEvent};
 use futures::StreamExt;
 use sqlx::{Connection, PgConnection};
+use store::postgres::{PostgresStore, PostgresStoreConfig};
+use store::{
+    EventLog, EventStore, ExpectedVersion, ReadBound, SharedStore, StoreError,
+    catch_up_subscription,
+};
 use tests::pg::{TcpProxy, fresh_database, server_addr, store_config, with_parts};
 use tests::{event, events, unique_stream};
 use uuid::Uuid;

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use commands::store::{ExpectedVersion, SharedStore};
 use commands::{CommandHandler, HandlerConfig};
 use domain::organization::{Organization, OrganizationCommand};
 use domain::{CommandContext, LogPosition, StreamId};
@@ -12,6 +11,7 @@ use projections::read_models::organizations::Organizations;
 use projections::{
     Projection, ProjectionError, ProjectionMetrics, ProjectionRunner, ReadModelDb, SqlProjection,
 };
+use store::{ExpectedVersion, SharedStore};
 use uuid::Uuid;
 
 /// Registers organizations and renames some, with unrelated events in between; returns the

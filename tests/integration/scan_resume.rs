@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use commands::store::{ReadBound, SharedStore};
 use domain::EventCodec;
 use domain::scan::FindingEvent;
 use modules::testing::http_site::{HttpSite, SiteSpec, page_path};
 use serde_json::{Value, json};
+use store::{ReadBound, SharedStore};
 use tests::app::{GraphqlClient, RemoteApp};
 use tokio::process::{Child, Command};
 

@@ -641,7 +641,7 @@ async fn a_run_that_cannot_start_fails_with_its_reason() {
     }
     let events = store
         .store
-        .read_stream(&stream, 1, commands::store::ReadBound::End, 100)
+        .read_stream(&stream, 1, store::ReadBound::End, 100)
         .await
         .unwrap();
     let failed = events.last().unwrap();

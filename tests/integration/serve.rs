@@ -3,7 +3,7 @@
 
 use api::config::{Config, Overrides};
 use clap::{CommandFactory, Parser};
-use commands::StoreError;
+use store::StoreError;
 use tests::app::TestApp;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +125,7 @@ async fn a_data_dir_in_use_is_refused() {
 
 #[tokio::test]
 async fn a_missing_or_wrong_data_dir_is_a_store_error() {
-    use commands::store::sqlite::{SqliteStore, SqliteStoreConfig};
+    use store::sqlite::{SqliteStore, SqliteStoreConfig};
     let missing = SqliteStore::open(SqliteStoreConfig::new("/nonexistent/mirage"))
         .await
         .err()
@@ -190,7 +190,10 @@ async fn cli_rebuild_reproduces_the_live_read_model() {
     )
     .unwrap();
     let app = TestApp::spawn_with(config).await;
-    let handler = CommandHandler::new(app.state.store.clone(), HandlerConfig::default());
+    let handler = CommandHandler::new(
+        app.state.identity.handler().store().clone(),
+        HandlerConfig::default(),
+    );
     let context = domain::CommandContext::system(chrono::Utc::now());
     let mut last = None;
     for i in 0..6 {

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use commands::store::{ExpectedVersion, ReadBound, Snapshot, StoreError, catch_up_subscription};
 use domain::hash_chain::ChainVerifier;
 use futures::StreamExt;
+use store::{ExpectedVersion, ReadBound, Snapshot, StoreError, catch_up_subscription};
 use tests::{TestStore, event, events, unique_stream};
 
 async fn next_event(
@@ -23,7 +23,7 @@ async fn next_event(
 
 /// Waits until the global log has made `position` readable. PostgreSQL holds events back while an
 /// older transaction that could still write is open; the wait is bounded.
-async fn settle(store: &commands::store::SharedStore, position: domain::LogPosition) {
+async fn settle(store: &store::SharedStore, position: domain::LogPosition) {
     for _ in 0..400 {
         if store
             .head()

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use commands::store::SharedStore;
-use commands::store::StoreLimits;
-use commands::store::postgres::{PostgresStore, PostgresStoreConfig};
-use commands::store::sqlite::{SqliteStore, SqliteStoreConfig};
+use store::SharedStore;
+use store::StoreLimits;
+use store::postgres::{PostgresStore, PostgresStoreConfig};
+use store::sqlite::{SqliteStore, SqliteStoreConfig};
 
 /// `["sqlite", DIR]` or `["postgres", APP_URL, ADMIN_URL]`.
 pub async fn open_store(args: &[String]) -> SharedStore {

@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use commands::store::StoreLimits;
-use commands::store::kurrent::{KurrentStore, KurrentStoreConfig};
+use store::StoreLimits;
+use store::kurrent::{KurrentStore, KurrentStoreConfig};
 
 use crate::TestStore;
 

@@ -9,7 +9,7 @@ pub mod pg;
 pub mod scan_client;
 pub mod sqlite;
 
-use commands::store::SharedStore;
+use store::SharedStore;
 
 /// A store under test plus whatever must live as long as it (temp dir, database guard).
 pub struct TestStore {

@@ -91,8 +91,8 @@ impl OidcProviderProcess {
     }
 
     /// The relying-party configuration for this provider's client.
-    pub fn client_config(&self) -> commands::security::OidcProviderConfig {
-        commands::security::OidcProviderConfig {
+    pub fn client_config(&self) -> security::OidcProviderConfig {
+        security::OidcProviderConfig {
             issuer: self.issuer.clone(),
             client_id: CLIENT_ID.to_owned(),
             client_secret: Some(CLIENT_SECRET.to_owned()),

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use commands::store::postgres::{PostgresStore, PostgresStoreConfig};
 use sqlx::{Connection, PgConnection};
+use store::postgres::{PostgresStore, PostgresStoreConfig};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

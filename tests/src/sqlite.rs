@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use commands::store::sqlite::{SqliteStore, SqliteStoreConfig};
+use store::sqlite::{SqliteStore, SqliteStoreConfig};
 
 use crate::TestStore;
 
@@ -18,7 +18,7 @@ pub async fn sqlite_store() -> TestStore {
 }
 
 /// Opens the embedded store of an existing data directory (after its server has stopped).
-pub async fn open_existing(data_dir: &std::path::Path) -> commands::store::SharedStore {
+pub async fn open_existing(data_dir: &std::path::Path) -> store::SharedStore {
     Arc::new(
         SqliteStore::open(SqliteStoreConfig::new(data_dir))
             .await

@@ -1,29 +1,54 @@
-//! What each request carries into the resolvers: where it came from and the credential it
-//! presented, checked once per request against the current state of the user and session.
+//! What each request carries into the resolvers, and the [`Caller`]: the one place where a
+//! credential becomes a principal, the policy is asked, a refusal is audited and another
+//! organization's resource becomes NOT_FOUND.
 
 use std::collections::BTreeSet;
 
 use async_graphql::Context;
 use commands::identity::{Authenticated, IdentityError, RequestOrigin};
-use domain::policy::Authorized;
-use domain::policy::{Denied, DenyReason, Principal, Resource, check, permission::Permission};
+use domain::policy::permission::Permission;
+use domain::policy::{Action, Authorized, Principal, Resource, check};
 use tokio::sync::OnceCell;
+use uuid::Uuid;
 
-use super::error::{ErrorCode, identity_error, internal};
+use super::error::{ErrorCode, denied_error, identity_error, internal};
 use crate::state::AppState;
 
-/// The credential a request presented.
-#[derive(Debug, Clone)]
+/// The credential a request presented: `Authorization: Bearer ...` or `X-Api-Key: ...` over
+/// HTTP, `{"authorization": "Bearer ..."}` or `{"apiKey": "mk_..."}` in a WebSocket
+/// `connection_init`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     None,
     Bearer(String),
     ApiKey(String),
 }
 
+impl Credential {
+    /// The one parser for both transports: an API key wins over an authorization value; the
+    /// authorization value must be `Bearer <token>` (scheme case-insensitive).
+    pub fn parse(authorization: Option<&str>, api_key: Option<&str>) -> Credential {
+        if let Some(key) = api_key {
+            return Credential::ApiKey(key.trim().to_owned());
+        }
+        authorization
+            .and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then(|| Credential::Bearer(token.trim().to_owned()))
+            })
+            .unwrap_or(Credential::None)
+    }
+}
+
+/// Per-request data: where the request came from, what credential it carried, and what the
+/// checks of that credential found (each done at most once per request).
 pub struct RequestContext {
     pub origin: RequestOrigin,
     pub credential: Credential,
     checked: OnceCell<Option<Authenticated>>,
+    teams: OnceCell<BTreeSet<Uuid>>,
 }
 
 impl RequestContext {
@@ -32,6 +57,7 @@ impl RequestContext {
             origin,
             credential,
             checked: OnceCell::new(),
+            teams: OnceCell::new(),
         }
     }
 
@@ -41,6 +67,7 @@ impl RequestContext {
             origin,
             credential: Credential::None,
             checked: OnceCell::new_with(Some(Some(who))),
+            teams: OnceCell::new(),
         }
     }
 }
@@ -73,81 +100,138 @@ pub fn request<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestContex
         .map_err(|_| ErrorCode::Internal.error("internal error"))
 }
 
-/// The authenticated caller, or UNAUTHENTICATED.
-pub async fn authenticated(ctx: &Context<'_>) -> async_graphql::Result<Authenticated> {
-    let state = state(ctx)?;
-    let request = request(ctx)?;
-    let checked = request
-        .checked
-        .get_or_try_init(|| check_credential(state, &request.credential, &request.origin))
-        .await
-        .map_err(identity_error)?;
-    checked
-        .clone()
-        .ok_or_else(|| ErrorCode::Unauthenticated.error("authentication required"))
+/// Anyone calling, signed in or not: what the public fields (login, registration, refresh,
+/// OIDC callbacks) need.
+pub struct Anonymous<'a> {
+    pub state: &'a AppState,
+    pub request: &'a RequestContext,
 }
 
-/// The caller as the policy sees them, with their current teams.
-pub async fn principal(ctx: &Context<'_>) -> async_graphql::Result<(Principal, Authenticated)> {
-    let who = authenticated(ctx).await?;
-    let state = state(ctx)?;
-    let teams =
-        projections::read_models::identity::queries::teams_of_user(&state.read_models, who.user_id)
+impl<'a> Anonymous<'a> {
+    pub fn of(ctx: &Context<'a>) -> async_graphql::Result<Anonymous<'a>> {
+        Ok(Anonymous {
+            state: state(ctx)?,
+            request: request(ctx)?,
+        })
+    }
+
+    pub fn origin(&self) -> &RequestOrigin {
+        &self.request.origin
+    }
+
+    /// The caller if the request carries a valid credential, else `None`.
+    pub async fn caller(&self) -> async_graphql::Result<Option<Caller<'a>>> {
+        let checked = self
+            .request
+            .checked
+            .get_or_try_init(|| {
+                check_credential(self.state, &self.request.credential, &self.request.origin)
+            })
             .await
-            .map_err(|e| internal("teams of user", e))?;
-    let principal = Principal {
-        user_id: who.user_id,
-        organization_id: who.organization_id,
-        role: who.role,
-        teams: teams.iter().map(|team| team.id).collect::<BTreeSet<_>>(),
-        via_api_key: who.api_key_id.is_some(),
-    };
-    Ok((principal, who))
-}
-
-/// The caller as the policy sees them for actions on themselves (their user, their API keys,
-/// their MFA): ownership of those never depends on teams, so none are looked up.
-pub async fn self_principal(
-    ctx: &Context<'_>,
-) -> async_graphql::Result<(Principal, Authenticated)> {
-    let who = authenticated(ctx).await?;
-    let principal = Principal {
-        user_id: who.user_id,
-        organization_id: who.organization_id,
-        role: who.role,
-        teams: BTreeSet::new(),
-        via_api_key: who.api_key_id.is_some(),
-    };
-    Ok((principal, who))
-}
-
-/// Asks the policy; a refusal is recorded as a security event. Another organization's
-/// resource answers NOT_FOUND, exactly like a missing one.
-pub async fn authorize<P: Permission>(
-    ctx: &Context<'_>,
-    principal: &Principal,
-    who: &Authenticated,
-    resource: &Resource,
-) -> async_graphql::Result<Authorized<P>> {
-    match check::<P>(principal, resource) {
-        Ok(proof) => Ok(proof),
-        Err(denied) => {
-            let state = state(ctx)?;
-            let request = request(ctx)?;
-            state
-                .identity
-                .record_denied(who, &denied, &request.origin)
-                .await;
-            Err(denied_error(&denied))
-        }
+            .map_err(identity_error)?;
+        Ok(checked.clone().map(|who| Caller {
+            state: self.state,
+            request: self.request,
+            who,
+        }))
     }
 }
 
-pub fn denied_error(denied: &Denied) -> async_graphql::Error {
-    if denied.reason == DenyReason::OtherOrganization {
-        super::error::not_found()
-    } else {
-        ErrorCode::Forbidden.error("not allowed")
+/// The authenticated caller of a request. Every resolver that needs a credential starts with
+/// [`Caller::of`] and asks [`Caller::authorize`] (or [`Caller::may`] to filter rows) before it
+/// reads or changes anything.
+pub struct Caller<'a> {
+    pub state: &'a AppState,
+    pub request: &'a RequestContext,
+    pub who: Authenticated,
+}
+
+impl<'a> Caller<'a> {
+    /// The authenticated caller, or UNAUTHENTICATED.
+    pub async fn of(ctx: &Context<'a>) -> async_graphql::Result<Caller<'a>> {
+        Anonymous::of(ctx)?
+            .caller()
+            .await?
+            .ok_or_else(|| ErrorCode::Unauthenticated.error("authentication required"))
+    }
+
+    pub fn origin(&self) -> &RequestOrigin {
+        &self.request.origin
+    }
+
+    /// The caller's organization as a resource (lists, organization-wide actions).
+    pub fn organization(&self) -> Resource {
+        Resource::Organization(self.who.organization_id)
+    }
+
+    /// The caller's own user as a resource (self actions).
+    pub fn own_user(&self) -> Resource {
+        Resource::User {
+            organization_id: self.who.organization_id,
+            user_id: self.who.user_id,
+        }
+    }
+
+    /// The caller as the policy sees them for `resource`. Teams are looked up (once per
+    /// request) only when ownership of `resource` depends on them.
+    pub async fn principal_for(&self, resource: &Resource) -> async_graphql::Result<Principal> {
+        let teams = if resource.is_team_owned() {
+            self.teams().await?.clone()
+        } else {
+            BTreeSet::new()
+        };
+        Ok(Principal {
+            user_id: self.who.user_id,
+            organization_id: self.who.organization_id,
+            role: self.who.role,
+            teams,
+            via_api_key: self.who.api_key_id.is_some(),
+        })
+    }
+
+    async fn teams(&self) -> async_graphql::Result<&BTreeSet<Uuid>> {
+        self.request
+            .teams
+            .get_or_try_init(|| async {
+                projections::read_models::identity::queries::teams_of_user(
+                    &self.state.read_models,
+                    self.who.user_id,
+                )
+                .await
+                .map(|teams| teams.iter().map(|team| team.id).collect())
+                .map_err(|e| internal("teams of user", e))
+            })
+            .await
+    }
+
+    /// Asks the policy for `P` on `resource`. A refusal is recorded as a security event and
+    /// answered FORBIDDEN, or NOT_FOUND (exactly like a missing id) for another organization's
+    /// resource, whose refusal is not recorded: it would tell the caller's audit stream about
+    /// another tenant.
+    pub async fn authorize<P: Permission>(
+        &self,
+        resource: &Resource,
+    ) -> async_graphql::Result<Authorized<P>> {
+        let principal = self.principal_for(resource).await?;
+        match check::<P>(&principal, resource) {
+            Ok(proof) => Ok(proof),
+            Err(denied) => {
+                if denied.reason != domain::policy::DenyReason::OtherOrganization {
+                    self.state
+                        .identity
+                        .record_denied(&self.who, &denied, self.origin())
+                        .await;
+                }
+                Err(denied_error(&denied))
+            }
+        }
+    }
+
+    /// Whether the policy allows `action` on `resource`, for filtering rows of a list (nothing
+    /// is recorded: a row the caller may not see is simply left out).
+    pub async fn may(&self, action: Action, resource: &Resource) -> async_graphql::Result<bool> {
+        let principal = self.principal_for(resource).await?;
+        Ok(domain::policy::authorize(&principal, action, resource).is_ok())
     }
 }
 
@@ -158,7 +242,7 @@ pub async fn settle_within(
     within: std::time::Duration,
 ) -> async_graphql::Result<()> {
     let state = state(ctx)?;
-    if let Some(head) = state.store.head().await.map_err(super::error::from_store)? {
+    if let Some(head) = state.log.head().await.map_err(super::error::from_store)? {
         for name in state.projections.names() {
             state.projections.wait_for(name, head, within).await;
         }

@@ -2,8 +2,11 @@
 //! lower-layer error onto it. Details go to the log; clients get a short, safe message.
 
 use async_graphql::ErrorExtensions;
-use commands::{CommandError, StoreError};
+use commands::CommandError;
+use commands::scan::ScanError;
 use domain::DomainError;
+use domain::policy::{Denied, DenyReason};
+use store::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -99,7 +102,7 @@ pub fn identity_error(error: commands::identity::IdentityError) -> async_graphql
         IdentityError::Unauthenticated => {
             ErrorCode::Unauthenticated.error("authentication required")
         }
-        IdentityError::Forbidden(denied) => super::context::denied_error(&denied),
+        IdentityError::Forbidden(denied) => denied_error(&denied),
         IdentityError::NotFound => not_found(),
         IdentityError::SignupClosed => ErrorCode::Forbidden.error(error.to_string()),
         IdentityError::EmailUnavailable => ErrorCode::Conflict.error(error.to_string()),
@@ -110,5 +113,25 @@ pub fn identity_error(error: commands::identity::IdentityError) -> async_graphql
         ),
         IdentityError::Command(command) => from_command(command),
         IdentityError::Security(security) => internal("security", security),
+    }
+}
+
+/// A policy refusal: FORBIDDEN, or NOT_FOUND for another organization's resource.
+pub fn denied_error(denied: &Denied) -> async_graphql::Error {
+    if denied.reason == DenyReason::OtherOrganization {
+        not_found()
+    } else {
+        ErrorCode::Forbidden.error("not allowed")
+    }
+}
+
+pub fn scan_error(error: ScanError) -> async_graphql::Error {
+    match error {
+        ScanError::Invalid { field, reason } => bad_input(&field, reason),
+        ScanError::NotFound => not_found(),
+        ScanError::Conflict(reason) => ErrorCode::Conflict.error(reason),
+        ScanError::Command(command) => from_command(command),
+        ScanError::Store(store) => from_store(store),
+        ScanError::Decode(reason) => internal("scan decode", reason),
     }
 }

@@ -5,29 +5,19 @@ use std::net::SocketAddr;
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::context::{Credential, RequestContext};
 use super::{ErrorCode, MirageSchema};
-use commands::identity::RequestOrigin;
+use crate::state::AppState;
 
 /// The credential in `Authorization: Bearer ...` or `X-Api-Key: ...`.
 pub fn credential(headers: &HeaderMap) -> Credential {
-    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Credential::ApiKey(key.trim().to_owned());
-    }
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|token| Credential::Bearer(token.trim().to_owned()))
-        .unwrap_or(Credential::None)
+    let text = |name| headers.get(name).and_then(|value| value.to_str().ok());
+    Credential::parse(text(header::AUTHORIZATION.as_str()), text("x-api-key"))
 }
 
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
@@ -45,6 +35,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 pub async fn graphql_post(
     Extension(schema): Extension<MirageSchema>,
+    State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
@@ -77,10 +68,7 @@ pub async fn graphql_post(
         // Answered like async-graphql's own depth and complexity limits: a coded GraphQL error.
         return refuse(StatusCode::OK, "BAD_USER_INPUT", &reason);
     }
-    let origin = RequestOrigin {
-        ip: Some(peer.ip()),
-        correlation_id: Some(uuid::Uuid::now_v7()),
-    };
+    let origin = crate::http::origin::request_origin(&state.config, peer, &headers);
     let request = request.data(RequestContext::new(origin, credential(&headers)));
     let mut response = schema.execute(request).await;
     with_codes(&mut response.errors);

@@ -10,9 +10,7 @@ use commands::identity::sessions::LoginOutcome;
 use domain::policy::{Resource, permission};
 use projections::read_models::identity::queries;
 
-use super::context::{
-    authenticated, authorize, principal, request, self_principal, settle_within, state,
-};
+use super::context::{Anonymous, Caller, settle_within};
 use super::error::{ErrorCode, identity_error, internal, not_found};
 use super::types::{
     AuthPayload, CreatedApiKey, LoginPayload, Project, Role, Team, TokenPair, TotpEnrollment, User,
@@ -76,16 +74,14 @@ pub struct IdentityQuery;
 impl IdentityQuery {
     /// The caller.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        let (principal, who) = self_principal(ctx).await?;
-        let resource = Resource::User {
-            organization_id: who.organization_id,
-            user_id: who.user_id,
-        };
-        authorize::<permission::ReadSelf>(ctx, &principal, &who, &resource).await?;
-        let state = state(ctx)?;
-        let user = state
+        let caller = Caller::of(ctx).await?;
+        caller
+            .authorize::<permission::ReadSelf>(&caller.own_user())
+            .await?;
+        let user = caller
+            .state
             .identity
-            .user_resource(who.user_id)
+            .user_resource(caller.who.user_id)
             .await
             .map_err(identity_error)?
             .ok_or_else(not_found)?;
@@ -94,27 +90,27 @@ impl IdentityQuery {
 
     /// The projects of the caller's organization the caller may read.
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
-        let (principal, _) = principal(ctx).await?;
-        let state = state(ctx)?;
-        let rows = queries::projects_in_organization(&state.read_models, principal.organization_id)
-            .await
-            .map_err(|e| internal("projects", e))?;
-        Ok(rows
-            .iter()
-            .filter(|row| {
-                let resource = Resource::Project {
-                    organization_id: row.organization_id,
-                    team_id: row.team_id,
-                };
-                domain::policy::authorize(
-                    &principal,
-                    domain::policy::Action::ReadProject,
-                    &resource,
-                )
-                .is_ok()
-            })
-            .map(Project::from_row)
-            .collect())
+        let caller = Caller::of(ctx).await?;
+        let rows = queries::projects_in_organization(
+            &caller.state.read_models,
+            caller.who.organization_id,
+        )
+        .await
+        .map_err(|e| internal("projects", e))?;
+        let mut projects = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let resource = Resource::Project {
+                organization_id: row.organization_id,
+                team_id: row.team_id,
+            };
+            if caller
+                .may(domain::policy::Action::ReadProject, &resource)
+                .await?
+            {
+                projects.push(Project::from_row(row));
+            }
+        }
+        Ok(projects)
     }
 }
 
@@ -130,8 +126,8 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: RegisterOrganizationInput,
     ) -> async_graphql::Result<AuthPayload> {
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let anonymous = Anonymous::of(ctx)?;
+        let (state, origin) = (anonymous.state, *anonymous.origin());
         let new = NewOrganization {
             organization_name: input.organization_name,
             email: input.email,
@@ -158,8 +154,8 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: LoginInput,
     ) -> async_graphql::Result<LoginPayload> {
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let anonymous = Anonymous::of(ctx)?;
+        let (state, origin) = (anonymous.state, *anonymous.origin());
         let outcome = state
             .identity
             .login(
@@ -203,8 +199,8 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> async_graphql::Result<TokenPair> {
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let anonymous = Anonymous::of(ctx)?;
+        let (state, origin) = (anonymous.state, *anonymous.origin());
         let tokens = state
             .identity
             .refresh(&refresh_token, &origin)
@@ -219,16 +215,15 @@ impl IdentityMutation {
 
     /// Ends the caller's session.
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let who = authenticated(ctx).await?;
-        if who.api_key_id.is_some() {
+        let caller = Caller::of(ctx).await?;
+        if caller.who.api_key_id.is_some() {
             // A key has no session to end; revoking it is `revokeApiKey`.
             return Err(ErrorCode::Forbidden.error("not allowed"));
         }
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
-        state
+        caller
+            .state
             .identity
-            .logout(&who, &origin)
+            .logout(&caller.who, caller.origin())
             .await
             .map_err(identity_error)?;
         Ok(true)
@@ -239,11 +234,13 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: CreateUserInput,
     ) -> async_graphql::Result<User> {
-        let (principal, who) = principal(ctx).await?;
-        let resource = Resource::Organization(who.organization_id);
-        let proof = authorize::<permission::ManageUsers>(ctx, &principal, &who, &resource).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let caller = Caller::of(ctx).await?;
+        let resource = Resource::Organization(caller.who.organization_id);
+        let proof = caller
+            .authorize::<permission::ManageUsers>(&resource)
+            .await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let new = NewUser {
             email: input.email,
             password: input.password,
@@ -252,7 +249,7 @@ impl IdentityMutation {
         };
         let user = state
             .identity
-            .create_user(&proof, who.role, &new, &origin)
+            .create_user(&proof, caller.who.role, &new, &origin)
             .await
             .map_err(identity_error)?;
         settle(ctx).await?;
@@ -265,9 +262,9 @@ impl IdentityMutation {
         user_id: ID,
         role: Role,
     ) -> async_graphql::Result<User> {
-        let (principal, who) = principal(ctx).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let target = parse_id(&user_id).ok_or_else(not_found)?;
         let (resource, _) = state
             .identity
@@ -275,8 +272,10 @@ impl IdentityMutation {
             .await
             .map_err(identity_error)?
             .ok_or_else(not_found)?;
-        let proof = authorize::<permission::ManageUsers>(ctx, &principal, &who, &resource).await?;
-        if !who.role.may_grant(role.into()) {
+        let proof = caller
+            .authorize::<permission::ManageUsers>(&resource)
+            .await?;
+        if !caller.who.role.may_grant(role.into()) {
             return Err(ErrorCode::Forbidden.error("not allowed"));
         }
         let user = state
@@ -289,9 +288,9 @@ impl IdentityMutation {
     }
 
     async fn disable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
-        let (principal, who) = principal(ctx).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let target = parse_id(&user_id).ok_or_else(not_found)?;
         let (resource, _) = state
             .identity
@@ -299,7 +298,9 @@ impl IdentityMutation {
             .await
             .map_err(identity_error)?
             .ok_or_else(not_found)?;
-        let proof = authorize::<permission::ManageUsers>(ctx, &principal, &who, &resource).await?;
+        let proof = caller
+            .authorize::<permission::ManageUsers>(&resource)
+            .await?;
         let user = state
             .identity
             .disable_user(&proof, &origin)
@@ -314,11 +315,13 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: CreateTeamInput,
     ) -> async_graphql::Result<Team> {
-        let (principal, who) = principal(ctx).await?;
-        let resource = Resource::Organization(who.organization_id);
-        let proof = authorize::<permission::ManageTeams>(ctx, &principal, &who, &resource).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let caller = Caller::of(ctx).await?;
+        let resource = Resource::Organization(caller.who.organization_id);
+        let proof = caller
+            .authorize::<permission::ManageTeams>(&resource)
+            .await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let team = state
             .identity
             .create_team(&proof, &input.name, &origin)
@@ -334,9 +337,9 @@ impl IdentityMutation {
         team_id: ID,
         user_id: ID,
     ) -> async_graphql::Result<Team> {
-        let (principal, who) = principal(ctx).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let team_uuid = parse_id(&team_id).ok_or_else(not_found)?;
         let member = parse_id(&user_id).ok_or_else(not_found)?;
         let team = state
@@ -349,7 +352,9 @@ impl IdentityMutation {
             organization_id: team.organization_id,
             team_id: team_uuid,
         };
-        let proof = authorize::<permission::ManageTeams>(ctx, &principal, &who, &resource).await?;
+        let proof = caller
+            .authorize::<permission::ManageTeams>(&resource)
+            .await?;
         let team = state
             .identity
             .add_team_member(&proof, member, &origin)
@@ -364,9 +369,9 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: CreateProjectInput,
     ) -> async_graphql::Result<Project> {
-        let (principal, who) = principal(ctx).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let team_uuid = parse_id(&input.team_id).ok_or_else(not_found)?;
         let team = state
             .identity
@@ -378,8 +383,9 @@ impl IdentityMutation {
             organization_id: team.organization_id,
             team_id: team_uuid,
         };
-        let proof =
-            authorize::<permission::CreateProject>(ctx, &principal, &who, &resource).await?;
+        let proof = caller
+            .authorize::<permission::CreateProject>(&resource)
+            .await?;
         let project = state
             .identity
             .create_project(&proof, &input.name, &origin)
@@ -394,20 +400,21 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> async_graphql::Result<CreatedApiKey> {
-        let (principal, who) = self_principal(ctx).await?;
+        let caller = Caller::of(ctx).await?;
         let resource = Resource::ApiKey {
-            organization_id: who.organization_id,
-            owner_user_id: who.user_id,
+            organization_id: caller.who.organization_id,
+            owner_user_id: caller.who.user_id,
         };
-        let proof =
-            authorize::<permission::ManageApiKeys>(ctx, &principal, &who, &resource).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let proof = caller
+            .authorize::<permission::ManageApiKeys>(&resource)
+            .await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let created = state
             .identity
             .create_api_key(
                 &proof,
-                who.role,
+                caller.who.role,
                 &input.name,
                 input.role.into(),
                 input.expires_at,
@@ -424,9 +431,9 @@ impl IdentityMutation {
     }
 
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
-        let (principal, who) = self_principal(ctx).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let key_id = parse_id(&id).ok_or_else(not_found)?;
         let key = state
             .identity
@@ -438,8 +445,9 @@ impl IdentityMutation {
             organization_id: key.organization_id,
             owner_user_id: key.owner_user_id,
         };
-        let proof =
-            authorize::<permission::ManageApiKeys>(ctx, &principal, &who, &resource).await?;
+        let proof = caller
+            .authorize::<permission::ManageApiKeys>(&resource)
+            .await?;
         state
             .identity
             .revoke_api_key(&proof, key_id, &origin)
@@ -450,14 +458,14 @@ impl IdentityMutation {
     }
 
     async fn enroll_totp(&self, ctx: &Context<'_>) -> async_graphql::Result<TotpEnrollment> {
-        let (principal, who) = self_principal(ctx).await?;
+        let caller = Caller::of(ctx).await?;
         let resource = Resource::User {
-            organization_id: who.organization_id,
-            user_id: who.user_id,
+            organization_id: caller.who.organization_id,
+            user_id: caller.who.user_id,
         };
-        let proof = authorize::<permission::EnrollMfa>(ctx, &principal, &who, &resource).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let proof = caller.authorize::<permission::EnrollMfa>(&resource).await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let enrollment = state
             .identity
             .enroll_totp(&proof, &origin)
@@ -472,14 +480,14 @@ impl IdentityMutation {
     /// Confirms TOTP with a current code; false when the code is wrong.
     #[graphql(complexity = 300)]
     async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<bool> {
-        let (principal, who) = self_principal(ctx).await?;
+        let caller = Caller::of(ctx).await?;
         let resource = Resource::User {
-            organization_id: who.organization_id,
-            user_id: who.user_id,
+            organization_id: caller.who.organization_id,
+            user_id: caller.who.user_id,
         };
-        let proof = authorize::<permission::EnrollMfa>(ctx, &principal, &who, &resource).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let proof = caller.authorize::<permission::EnrollMfa>(&resource).await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         state
             .identity
             .confirm_totp(&proof, &code, &origin)

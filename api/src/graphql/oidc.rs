@@ -8,7 +8,7 @@
 use async_graphql::{Context, Object, SimpleObject};
 use commands::identity::{AuthTokens, OidcOutcome, OidcPurpose};
 
-use super::context::{authenticated, request, state};
+use super::context::{Anonymous, Caller};
 use super::error::identity_error;
 
 #[derive(SimpleObject)]
@@ -59,12 +59,12 @@ impl OidcMutation {
         #[graphql(default = false)] link: bool,
     ) -> async_graphql::Result<OidcBeginPayload> {
         let purpose = if link {
-            OidcPurpose::Link(authenticated(ctx).await?)
+            OidcPurpose::Link(Caller::of(ctx).await?.who)
         } else {
             OidcPurpose::Login
         };
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let anonymous = Anonymous::of(ctx)?;
+        let (state, origin) = (anonymous.state, *anonymous.origin());
         let authorization_url = state
             .identity
             .oidc_begin(&provider, purpose, &origin)
@@ -83,10 +83,16 @@ impl OidcMutation {
         code: String,
         iss: Option<String>,
     ) -> async_graphql::Result<OidcCompletePayload> {
-        let caller = authenticated(ctx).await.ok();
-        let app = self::state(ctx)?;
-        let origin = request(ctx)?.origin;
-        let outcome = app
+        let anonymous = Anonymous::of(ctx)?;
+        let caller = anonymous
+            .caller()
+            .await
+            .ok()
+            .flatten()
+            .map(|caller| caller.who);
+        let origin = *anonymous.origin();
+        let outcome = anonymous
+            .state
             .identity
             .oidc_complete(&state, &code, iss.as_deref(), caller.as_ref(), &origin)
             .await
@@ -113,8 +119,8 @@ impl OidcMutation {
         mfa_token: String,
         totp: String,
     ) -> async_graphql::Result<OidcCompletePayload> {
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let anonymous = Anonymous::of(ctx)?;
+        let (state, origin) = (anonymous.state, *anonymous.origin());
         let tokens = state
             .identity
             .oidc_verify_totp(&mfa_token, &totp, &origin)

@@ -20,11 +20,11 @@ pub struct ServerInfo {
 impl ServerQuery {
     async fn server_info(&self, ctx: &Context<'_>) -> async_graphql::Result<ServerInfo> {
         let state = ctx.data::<AppState>()?;
-        let head = state.store.head().await.map_err(super::error::from_store)?;
+        let head = state.log.head().await.map_err(super::error::from_store)?;
         Ok(ServerInfo {
             version: env!("CARGO_PKG_VERSION"),
             profile: format!("{:?}", state.config.profile).to_lowercase(),
-            store_backend: state.store.backend(),
+            store_backend: state.log.backend(),
             head_position: head.map(|p| p.to_string()),
         })
     }

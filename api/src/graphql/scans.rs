@@ -5,26 +5,15 @@ use std::time::Duration;
 
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
-use commands::scan::{NewScan, ScanError, Step, for_each_event};
+use commands::scan::{NewScan, Step, for_each_event};
 use domain::policy::{Resource, permission};
 use domain::scan::{FindingEvent, ScanEvent, ScanState, evolve_at};
 use projections::read_models::scans::queries::{self, FindingFilter};
 
-use super::context::{authorize, principal, request, settle_within, state};
-use super::error::{ErrorCode, bad_input, from_command, from_store, internal, not_found};
+use super::context::{Caller, settle_within, state};
+use super::error::{internal, not_found, scan_error};
 use super::scan_types::{Finding, FindingConnection, Module, Scan, ScanProgress, findings_page};
 use super::types::parse_id;
-
-pub fn scan_error(error: ScanError) -> async_graphql::Error {
-    match error {
-        ScanError::Invalid { field, reason } => bad_input(&field, reason),
-        ScanError::NotFound => not_found(),
-        ScanError::Conflict(reason) => ErrorCode::Conflict.error(reason),
-        ScanError::Command(command) => from_command(command),
-        ScanError::Store(store) => from_store(store),
-        ScanError::Decode(reason) => internal("scan decode", reason),
-    }
-}
 
 /// Waits until the read models reflect everything appended so far (bounded).
 async fn settle(ctx: &Context<'_>) -> async_graphql::Result<()> {
@@ -54,9 +43,9 @@ pub(super) async fn readable_scan<P: domain::policy::permission::Permission>(
     ctx: &Context<'_>,
     id: &ID,
 ) -> async_graphql::Result<queries::ScanRow> {
-    let (principal, who) = principal(ctx).await?;
+    let caller = Caller::of(ctx).await?;
     let scan_id = parse_id(id).ok_or_else(not_found)?;
-    let state = state(ctx)?;
+    let state = caller.state;
     let row = queries::scan(&state.read_models, scan_id)
         .await
         .map_err(|e| internal("scan", e))?
@@ -65,7 +54,7 @@ pub(super) async fn readable_scan<P: domain::policy::permission::Permission>(
         organization_id: row.organization_id,
         team_id: row.team_id,
     };
-    authorize::<P>(ctx, &principal, &who, &resource).await?;
+    caller.authorize::<P>(&resource).await?;
     Ok(row)
 }
 
@@ -77,11 +66,11 @@ async fn scan_as_of(
     as_of: DateTime<Utc>,
 ) -> async_graphql::Result<Scan> {
     let state = state(ctx)?;
-    let until = commands::store::ReadBound::Time(as_of);
+    let until = store::ReadBound::Time(as_of);
     let stream = commands::scan::scan_stream(row.id).map_err(scan_error)?;
     let mut scan_state = ScanState::default();
     for_each_event(
-        state.store.as_ref(),
+        state.log.as_ref(),
         &stream,
         until,
         |recorded, event: ScanEvent| {
@@ -99,7 +88,7 @@ async fn scan_as_of(
     }
     let mut scan = Scan::from_state(&scan_state);
     let findings = commands::scan::findings_stream(row.id).map_err(scan_error)?;
-    for_each_event(state.store.as_ref(), &findings, until, |_, event| {
+    for_each_event(state.log.as_ref(), &findings, until, |_, event| {
         if let FindingEvent::WorkCompleted {
             run,
             completed,
@@ -136,9 +125,11 @@ pub struct ScanQuery;
 impl ScanQuery {
     /// Every collection module, with what it consumes and produces.
     async fn modules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Module>> {
-        let (principal, who) = principal(ctx).await?;
-        let resource = Resource::Organization(who.organization_id);
-        authorize::<permission::ReadModules>(ctx, &principal, &who, &resource).await?;
+        let caller = Caller::of(ctx).await?;
+        let resource = Resource::Organization(caller.who.organization_id);
+        caller
+            .authorize::<permission::ReadModules>(&resource)
+            .await?;
         Ok(state(ctx)?
             .scans
             .registry()
@@ -167,28 +158,29 @@ impl ScanQuery {
         ctx: &Context<'_>,
         project_id: Option<ID>,
     ) -> async_graphql::Result<Vec<Scan>> {
-        let (principal, who) = principal(ctx).await?;
-        let state = state(ctx)?;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
         let project = project_id.as_ref().map(parse_id);
-        let rows = queries::scans_in_organization(&state.read_models, who.organization_id)
+        let rows = queries::scans_in_organization(&state.read_models, caller.who.organization_id)
             .await
             .map_err(|e| internal("scans", e))?;
-        Ok(rows
-            .iter()
-            .filter(|row| match project {
-                None => true,
-                Some(wanted) => wanted == Some(row.project_id),
-            })
-            .filter(|row| {
-                let resource = Resource::Scan {
-                    organization_id: row.organization_id,
-                    team_id: row.team_id,
-                };
-                domain::policy::authorize(&principal, domain::policy::Action::ReadScan, &resource)
-                    .is_ok()
-            })
-            .map(Scan::from_row)
-            .collect())
+        let mut scans = Vec::new();
+        for row in &rows {
+            if project.is_some_and(|wanted| wanted != Some(row.project_id)) {
+                continue;
+            }
+            let resource = Resource::Scan {
+                organization_id: row.organization_id,
+                team_id: row.team_id,
+            };
+            if caller
+                .may(domain::policy::Action::ReadScan, &resource)
+                .await?
+            {
+                scans.push(Scan::from_row(row));
+            }
+        }
+        Ok(scans)
     }
 
     /// A page of a scan's findings (its current run), optionally of one type.
@@ -234,13 +226,13 @@ pub struct CreateScanInput {
 pub struct ScanMutation;
 
 async fn lifecycle(ctx: &Context<'_>, id: ID, step: Step) -> async_graphql::Result<Scan> {
-    let (principal, who) = principal(ctx).await?;
+    let caller = Caller::of(ctx).await?;
     let current = load_scan(ctx, &id).await?;
-    let proof =
-        authorize::<permission::UpdateScan>(ctx, &principal, &who, &scan_resource(&current))
-            .await?;
-    let state = state(ctx)?;
-    let origin = request(ctx)?.origin;
+    let proof = caller
+        .authorize::<permission::UpdateScan>(&scan_resource(&current))
+        .await?;
+    let state = caller.state;
+    let origin = *caller.origin();
     let scan_id = current.id.ok_or_else(not_found)?;
     let updated = state
         .scans
@@ -281,9 +273,9 @@ impl ScanMutation {
         ctx: &Context<'_>,
         input: CreateScanInput,
     ) -> async_graphql::Result<Scan> {
-        let (principal, who) = principal(ctx).await?;
-        let state = state(ctx)?;
-        let origin = request(ctx)?.origin;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
+        let origin = *caller.origin();
         let project_id = parse_id(&input.project_id).ok_or_else(not_found)?;
         let project = state
             .identity
@@ -295,7 +287,9 @@ impl ScanMutation {
             organization_id: project.organization_id,
             team_id: project.team_id,
         };
-        let proof = authorize::<permission::CreateScan>(ctx, &principal, &who, &resource).await?;
+        let proof = caller
+            .authorize::<permission::CreateScan>(&resource)
+            .await?;
         let created = state
             .scans
             .create(
@@ -344,8 +338,8 @@ impl ScanMutation {
         finding_id: ID,
         value: bool,
     ) -> async_graphql::Result<Finding> {
-        let (principal, who) = principal(ctx).await?;
-        let state = state(ctx)?;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
         let finding_uuid = parse_id(&finding_id).ok_or_else(not_found)?;
         let row = queries::finding(&state.read_models, finding_uuid)
             .await
@@ -357,14 +351,10 @@ impl ScanMutation {
             .await
             .map_err(scan_error)?
             .ok_or_else(not_found)?;
-        let proof = authorize::<permission::MarkFalsePositive>(
-            ctx,
-            &principal,
-            &who,
-            &scan_resource(&scan),
-        )
-        .await?;
-        let origin = request(ctx)?.origin;
+        let proof = caller
+            .authorize::<permission::MarkFalsePositive>(&scan_resource(&scan))
+            .await?;
+        let origin = *caller.origin();
         state
             .scans
             .mark_false_positive(&proof, row.scan_id, finding_uuid, value, &origin)

@@ -6,7 +6,7 @@ use domain::identity::SecurityEvent;
 use domain::policy::{Resource, permission};
 use futures::{Stream, StreamExt};
 
-use super::context::{authorize, principal, state};
+use super::context::Caller;
 use super::scan_types::{Finding, FindingAdded, ScanProgress, ScanStatusChanged, ScanUpdate};
 
 /// One entry of the audit log.
@@ -30,15 +30,15 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<impl Stream<Item = AuditEntry> + use<>> {
-        let (principal, who) = principal(ctx).await?;
-        let resource = Resource::Organization(who.organization_id);
-        authorize::<permission::ReadAudit>(ctx, &principal, &who, &resource).await?;
-        let state = state(ctx)?;
-        let stream = SecurityEvent::stream_for(Some(who.organization_id))
+        let caller = Caller::of(ctx).await?;
+        let resource = Resource::Organization(caller.who.organization_id);
+        caller.authorize::<permission::ReadAudit>(&resource).await?;
+        let state = caller.state;
+        let stream = SecurityEvent::stream_for(Some(caller.who.organization_id))
             .map_err(|e| super::error::internal("audit stream", e))?;
-        let head = state.store.head().await.map_err(super::error::from_store)?;
-        let events = commands::store::catch_up_subscription(state.store.clone(), head).filter_map(
-            move |event| {
+        let head = state.log.head().await.map_err(super::error::from_store)?;
+        let events =
+            store::catch_up_subscription(state.log.clone(), head).filter_map(move |event| {
                 let stream = stream.clone();
                 async move {
                     let event = event.ok()?;
@@ -50,8 +50,7 @@ impl SubscriptionRoot {
                         stream_id: event.stream_id.to_string(),
                     })
                 }
-            },
-        );
+            });
         Ok(events)
     }
 
@@ -62,14 +61,14 @@ impl SubscriptionRoot {
         scan_id: async_graphql::ID,
     ) -> async_graphql::Result<impl Stream<Item = ScanUpdate> + use<>> {
         let row = super::scans::readable_scan::<permission::ReadFindings>(ctx, &scan_id).await?;
-        let state = state(ctx)?;
+        let state = super::context::state(ctx)?;
         let id = row.id;
-        let scan_stream = commands::scan::scan_stream(id).map_err(super::scans::scan_error)?;
+        let scan_stream = commands::scan::scan_stream(id).map_err(super::error::scan_error)?;
         let findings_stream =
-            commands::scan::findings_stream(id).map_err(super::scans::scan_error)?;
-        let head = state.store.head().await.map_err(super::error::from_store)?;
-        let events = commands::store::catch_up_subscription(state.store.clone(), head).filter_map(
-            move |event| {
+            commands::scan::findings_stream(id).map_err(super::error::scan_error)?;
+        let head = state.log.head().await.map_err(super::error::from_store)?;
+        let events =
+            store::catch_up_subscription(state.log.clone(), head).filter_map(move |event| {
                 let update = event.ok().and_then(|event| {
                     if event.stream_id == scan_stream {
                         scan_update(&event)
@@ -80,8 +79,7 @@ impl SubscriptionRoot {
                     }
                 });
                 async move { update }
-            },
-        );
+            });
         Ok(events)
     }
 }

@@ -29,15 +29,17 @@ pub async fn graphql_ws(
     State(state): State<AppState>,
     Extension(schema): Extension<MirageSchema>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let limit = state.config.max_body_bytes;
+    let origin = crate::http::origin::request_origin(&state.config, peer, &headers);
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, schema, state, protocol, peer))
+        .on_upgrade(move |socket| serve(socket, schema, state, protocol, origin))
 }
 
 async fn close(
@@ -55,15 +57,10 @@ async fn close(
 /// The credential a `connection_init` payload carries.
 fn credential_of(init: &serde_json::Value) -> Credential {
     let payload = &init["payload"];
-    if let Some(key) = payload["apiKey"].as_str() {
-        return Credential::ApiKey(key.to_owned());
-    }
-    payload["authorization"]
+    let authorization = payload["authorization"]
         .as_str()
-        .or_else(|| payload["Authorization"].as_str())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|token| Credential::Bearer(token.trim().to_owned()))
-        .unwrap_or(Credential::None)
+        .or_else(|| payload["Authorization"].as_str());
+    Credential::parse(authorization, payload["apiKey"].as_str())
 }
 
 async fn serve(
@@ -71,7 +68,7 @@ async fn serve(
     schema: MirageSchema,
     state: AppState,
     protocol: GraphQLProtocol,
-    peer: SocketAddr,
+    origin: RequestOrigin,
 ) {
     let (sink, mut incoming) = socket.split();
     let timeout = Duration::from_secs(state.config.ws_init_timeout_secs);
@@ -84,10 +81,6 @@ async fn serve(
     if init["type"] != "connection_init" {
         return close(sink, 4401, "unauthorized").await;
     }
-    let origin = RequestOrigin {
-        ip: Some(peer.ip()),
-        correlation_id: Some(uuid::Uuid::now_v7()),
-    };
     let credential = credential_of(&init);
     let who = match check_credential(&state, &credential, &origin).await {
         Ok(Some(who)) => who,

@@ -14,7 +14,7 @@ pub async fn health() -> Json<Value> {
 
 /// The event store and the read-model database answer.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if let Err(error) = state.store.head().await {
+    if let Err(error) = state.log.head().await {
         tracing::warn!(%error, "not ready: event store");
         return (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -2,6 +2,7 @@
 
 pub mod health;
 pub mod metrics;
+pub mod origin;
 
 use axum::Router;
 use axum::routing::{get, post};

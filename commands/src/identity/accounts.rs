@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::sessions::api_key_text;
 use super::{AuthTokens, IdentityError, IdentityService, RequestOrigin, blocking, stream_of};
-use crate::security::{
+use security::{
     encode_totp_secret, generate_totp_secret, hash_password, hash_secret, otpauth_url,
     validate_new_password, verify_totp,
 };

@@ -5,8 +5,8 @@ use domain::DomainError;
 use domain::policy::Denied;
 
 use crate::handler::CommandError;
-use crate::security::{PasswordRejected, SecurityError};
-use crate::store::StoreError;
+use security::{PasswordRejected, SecurityError};
+use store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {

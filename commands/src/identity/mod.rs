@@ -24,8 +24,8 @@ pub use oidc_login::{NamedOidcProvider, OidcOutcome, OidcPurpose};
 pub use throttle::LoginThrottle;
 
 use crate::handler::CommandHandler;
-use crate::security::{JwtConfig, JwtKeys, PasswordPolicy, SecretBox};
-use crate::store::ExpectedVersion;
+use security::{JwtConfig, JwtKeys, PasswordPolicy, SecretBox};
+use store::ExpectedVersion;
 
 /// Settings of the identity services.
 #[derive(Debug, Clone)]
@@ -226,7 +226,7 @@ impl IdentityService {
             .await
         {
             Ok(_) => Ok(true),
-            Err(crate::store::StoreError::WrongExpectedVersion { .. }) => Ok(false),
+            Err(store::StoreError::WrongExpectedVersion { .. }) => Ok(false),
             Err(other) => Err(other.into()),
         }
     }
@@ -240,7 +240,7 @@ impl IdentityService {
         let claims = self
             .handler
             .store()
-            .read_stream(stream, 1, crate::store::ReadBound::Version(1), 1)
+            .read_stream(stream, 1, store::ReadBound::Version(1), 1)
             .await?;
         Ok(claims
             .first()
@@ -266,7 +266,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, IdentityError> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|_| IdentityError::Security(crate::security::SecurityError::PasswordHashing))?
+        .map_err(|_| IdentityError::Security(security::SecurityError::PasswordHashing))?
 }
 
 /// Access tokens live this long.

@@ -36,8 +36,8 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use super::{AuthTokens, Authenticated, IdentityError, IdentityService, RequestOrigin, stream_of};
-use crate::security::oidc::{PENDING_LOGIN_TTL, http_client};
-use crate::security::{
+use security::oidc::{PENDING_LOGIN_TTL, http_client};
+use security::{
     OidcClient, OidcError, OidcIdentity, OidcProviderConfig, PendingLogin, SecurityError,
     generate_secret, hash_secret, verify_totp,
 };

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{
     AuthTokens, Authenticated, IdentityError, IdentityService, RequestOrigin, blocking, stream_of,
 };
-use crate::security::{
+use security::{
     AccessTokenInput, generate_secret, hash_secret, verify_against_dummy, verify_password,
     verify_totp,
 };
@@ -270,7 +270,7 @@ impl IdentityService {
     async fn rehash(&self, user_id: Uuid, password: &str, context: &CommandContext) {
         let policy = self.config.password_policy;
         let password = password.to_owned();
-        let hash = blocking(move || Ok(crate::security::hash_password(&policy, &password)?)).await;
+        let hash = blocking(move || Ok(security::hash_password(&policy, &password)?)).await;
         let Ok(password_hash) = hash else { return };
         if let Ok(stream) = stream_of::<User>(user_id)
             && let Err(error) = self

@@ -3,7 +3,7 @@
 use domain::DomainError;
 
 use crate::handler::CommandError;
-use crate::store::StoreError;
+use store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScanError {

@@ -115,6 +115,17 @@ impl Resource {
         }
     }
 
+    /// Whether ownership is decided by a team (so the policy needs the principal's teams).
+    pub fn is_team_owned(&self) -> bool {
+        matches!(
+            self,
+            Resource::Team { .. }
+                | Resource::Project { .. }
+                | Resource::Scan { .. }
+                | Resource::Report { .. }
+        )
+    }
+
     /// The id that decides ownership: the user, the key's owner or the team; `None` for the
     /// organization as a whole.
     pub fn owner_id(&self) -> Option<Uuid> {

@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use commands::store::ExpectedVersion;
 use domain::identity::SecurityEvent;
 use domain::{EventCodec, EventMeta, NewEvent};
 use futures::{SinkExt, StreamExt};
+use store::ExpectedVersion;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -66,7 +66,9 @@ async fn main() -> anyhow::Result<()> {
         };
         let started = Instant::now();
         app.state
-            .store
+            .identity
+            .handler()
+            .store()
             .append(&stream, ExpectedVersion::Any, vec![event])
             .await?;
         loop {

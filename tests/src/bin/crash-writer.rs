@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use commands::store::{ExpectedVersion, SharedStore};
 use domain::StreamId;
+use store::{ExpectedVersion, SharedStore};
 
 const WRITERS: usize = 32;
 

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::handler::CommandHandler;
 use crate::scan::ScanError;
-use crate::store::SharedStore;
+use store::SharedStore;
 
 pub use metrics::ScanMetrics;
 pub use replay::for_each_event;

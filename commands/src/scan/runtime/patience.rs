@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::store::StoreError;
+use store::StoreError;
 
 /// How long a scan waits for its store before giving up.
 const PATIENCE: Duration = Duration::from_secs(600);

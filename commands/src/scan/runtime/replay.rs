@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::patience::patiently;
 use crate::scan::ScanError;
-use crate::store::{EventStore, ReadBound};
+use store::{EventLog, ReadBound};
 
 /// 128 bits of SHA-256 over `type \0 value`: the de-duplication key.
 pub type ValueKey = u128;
@@ -43,7 +43,7 @@ const PAGE: usize = 512;
 /// Reads `stream` from its start up to `until`, page by page, and hands every event, decoded,
 /// to `visit` with its record. A store error ends the walk (the API's callers answer at once).
 pub async fn for_each_event<E: EventCodec>(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     stream: &StreamId,
     until: ReadBound,
     visit: impl FnMut(&RecordedEvent, E),
@@ -53,7 +53,7 @@ pub async fn for_each_event<E: EventCodec>(
 
 /// [`for_each_event`] for a running scan, which waits out store outages instead.
 pub async fn for_each_event_patiently<E: EventCodec>(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     stream: &StreamId,
     visit: impl FnMut(&RecordedEvent, E),
 ) -> Result<(), ScanError> {
@@ -61,7 +61,7 @@ pub async fn for_each_event_patiently<E: EventCodec>(
 }
 
 async fn walk<E: EventCodec>(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     stream: &StreamId,
     until: ReadBound,
     patient: bool,
@@ -89,7 +89,7 @@ async fn walk<E: EventCodec>(
 
 /// Replays `stream` for `run`.
 pub async fn replay(
-    store: &dyn EventStore,
+    store: &dyn EventLog,
     stream: &StreamId,
     run: u32,
 ) -> Result<Replayed, ScanError> {

@@ -19,7 +19,7 @@ use super::writer::{Writer, run_writer};
 use super::{Mode, ScanRuntime, compare, system_context, work};
 use crate::handler::CommandError;
 use crate::scan::{ScanError, findings_stream};
-use crate::store::ReadBound;
+use store::ReadBound;
 
 /// Findings read per step of the dispatcher; small because web pages are findings too.
 const DISPATCH_PAGE: usize = 64;

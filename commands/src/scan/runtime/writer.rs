@@ -19,7 +19,7 @@ use super::patience::patiently;
 use super::replay::{ValueKey, value_key};
 use super::work::WorkResult;
 use crate::scan::ScanError;
-use crate::store::{ExpectedVersion, SharedStore};
+use store::{ExpectedVersion, SharedStore};
 
 /// Events per append, and payload bytes, before a batch is cut.
 const MAX_BATCH_EVENTS: usize = 2_000;

@@ -27,7 +27,8 @@ use self::writer::PgWriter;
 use super::group_commit::{WriterHandle, spawn_writer};
 use super::validate::validate_append;
 use super::{
-    AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError, StoreLimits,
+    AppendResult, EventLog, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError,
+    StoreLimits,
 };
 
 /// The advisory lock that serialises the grants of concurrently starting processes.
@@ -247,17 +248,7 @@ fn limit(limit: usize) -> i64 {
 }
 
 #[async_trait]
-impl EventStore for PostgresStore {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        validate_append(&events, &self.limits)?;
-        self.writer.append(stream, expected, events).await
-    }
-
+impl EventLog for PostgresStore {
     async fn read_stream(
         &self,
         stream: &StreamId,
@@ -339,6 +330,22 @@ impl EventStore for PostgresStore {
         Duration::from_millis(100)
     }
 
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        validate_append(&events, &self.limits)?;
+        self.writer.append(stream, expected, events).await
+    }
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
         let row = sqlx::query(
             "SELECT version, snapshot_version, state FROM snapshots WHERE stream_id = $1",
@@ -361,7 +368,6 @@ impl EventStore for PostgresStore {
             state: row.try_get(2).map_err(|e| db_error("read a snapshot", e))?,
         }))
     }
-
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let snapshot_version = i32::try_from(snapshot.snapshot_version)
             .map_err(|_| StoreError::invalid("snapshot_version", "must fit in 31 bits"))?;
@@ -380,9 +386,5 @@ impl EventStore for PostgresStore {
         .await
         .map_err(|e| db_error("save a snapshot", e))?;
         Ok(())
-    }
-
-    fn backend(&self) -> &'static str {
-        "postgres"
     }
 }

@@ -1,4 +1,9 @@
-//! The event store contract and its backends.
+//! The event store: its two faces and its backends.
+//!
+//! [`EventLog`] reads the log (streams, the global order, the change signal); it is all that
+//! projections and the API hold. [`EventStore`] adds appending and aggregate snapshots; only
+//! command handling and the scan writer hold it. Only this crate knows SQLite, PostgreSQL and
+//! KurrentDB as event stores.
 //!
 //! Every backend passes the same conformance suite (`tests/integration/store_conformance.rs`).
 
@@ -130,22 +135,9 @@ impl StoreError {
     }
 }
 
-/// The event store: append with optimistic concurrency, read streams and the global log,
-/// subscribe from a checkpoint.
+/// The log's reading face: streams, the global order and the signal that it grew.
 #[async_trait]
-pub trait EventStore: Send + Sync + 'static {
-    /// Appends `events` to `stream` if the stream's version satisfies `expected`.
-    ///
-    /// Idempotent by event id: appending events whose ids are already stored in this stream, in
-    /// the same order, returns the original result and writes nothing. Returns only after the
-    /// events are durable.
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError>;
-
+pub trait EventLog: Send + Sync + 'static {
     /// Reads a stream forwards from version `from` (inclusive, 1 = start), at most `limit` events.
     async fn read_stream(
         &self,
@@ -177,10 +169,6 @@ pub trait EventStore: Send + Sync + 'static {
         std::time::Duration::from_millis(500)
     }
 
-    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError>;
-
-    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
-
     /// The stream's current version when this process knows it for certain without asking the
     /// database (a single-writer store); `None` means "ask".
     fn known_version(&self, _stream: &StreamId) -> Option<u64> {
@@ -190,6 +178,29 @@ pub trait EventStore: Send + Sync + 'static {
     /// A short name for logs and metrics: `sqlite`, `postgres`, `kurrentdb`.
     fn backend(&self) -> &'static str;
 }
+
+/// The appending face: optimistic-concurrency appends and aggregate snapshots.
+#[async_trait]
+pub trait EventStore: EventLog {
+    /// Appends `events` to `stream` if the stream's version satisfies `expected`.
+    ///
+    /// Idempotent by event id: appending events whose ids are already stored in this stream, in
+    /// the same order, returns the original result and writes nothing. Returns only after the
+    /// events are durable.
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError>;
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError>;
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+}
+
+/// The log as readers (projections, the API) hold it.
+pub type SharedLog = Arc<dyn EventLog>;
 
 /// The store as the rest of the program holds it.
 pub type SharedStore = Arc<dyn EventStore>;

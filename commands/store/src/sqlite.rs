@@ -25,7 +25,8 @@ use super::record;
 use super::validate::validate_append;
 use super::versions::KnownVersions;
 use super::{
-    AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError, StoreLimits,
+    AppendResult, EventLog, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError,
+    StoreLimits,
 };
 
 /// Where the embedded store lives and how it behaves.
@@ -378,17 +379,7 @@ async fn read_page<'q>(
 }
 
 #[async_trait]
-impl EventStore for SqliteStore {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        validate_append(&events, &self.limits)?;
-        self.writer.append(stream, expected, events).await
-    }
-
+impl EventLog for SqliteStore {
     async fn read_stream(
         &self,
         stream: &StreamId,
@@ -458,6 +449,26 @@ impl EventStore for SqliteStore {
         self.changes.clone()
     }
 
+    fn known_version(&self, stream: &StreamId) -> Option<u64> {
+        self.known.get(stream.as_str())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        validate_append(&events, &self.limits)?;
+        self.writer.append(stream, expected, events).await
+    }
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
         let row = sqlx::query(
             "SELECT version, snapshot_version, state FROM snapshots WHERE stream_id = ?",
@@ -477,7 +488,6 @@ impl EventStore for SqliteStore {
         })
         .transpose()
     }
-
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO snapshots (stream_id, version, snapshot_version, state) VALUES (?, ?, ?, ?) \
@@ -493,13 +503,5 @@ impl EventStore for SqliteStore {
         .await
         .map_err(backend)?;
         Ok(())
-    }
-
-    fn known_version(&self, stream: &StreamId) -> Option<u64> {
-        self.known.get(stream.as_str())
-    }
-
-    fn backend(&self) -> &'static str {
-        "sqlite"
     }
 }

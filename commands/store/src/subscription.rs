@@ -7,12 +7,12 @@ use std::sync::Arc;
 use domain::{LogPosition, RecordedEvent};
 use futures::stream::{self, BoxStream, StreamExt};
 
-use super::{EventStore, StoreError};
+use super::{EventLog, StoreError};
 
 const PAGE: usize = 512;
 
 struct State {
-    store: Arc<dyn EventStore>,
+    store: Arc<dyn EventLog>,
     after: Option<LogPosition>,
     buffer: VecDeque<RecordedEvent>,
     changes: tokio::sync::watch::Receiver<u64>,
@@ -21,7 +21,7 @@ struct State {
 
 /// Every event after `after`, then every new one as it becomes readable. Ends after an error.
 pub fn catch_up_subscription(
-    store: Arc<dyn EventStore>,
+    store: Arc<dyn EventLog>,
     after: Option<LogPosition>,
 ) -> BoxStream<'static, Result<RecordedEvent, StoreError>> {
     let changes = store.changes();

@@ -23,8 +23,8 @@ use super::KurrentStore;
 use super::codec::{decode, encode, log_position};
 use super::error::client_error;
 use super::watcher::bump;
-use crate::store::plan::{StreamHead, chain_events};
-use crate::store::{AppendResult, ExpectedVersion, StoreError};
+use crate::plan::{StreamHead, chain_events};
+use crate::{AppendResult, ExpectedVersion, StoreError};
 
 /// Writes attempted before giving up on a stream other writers keep moving.
 const MAX_ATTEMPTS: usize = 5;
@@ -64,7 +64,7 @@ fn version_of(revision: CurrentRevision) -> u64 {
 }
 
 impl KurrentStore {
-    /// Appends already validated events; see [`crate::store::EventStore::append`].
+    /// Appends already validated events; see [`crate::EventStore::append`].
     pub(super) async fn append_events(
         &self,
         stream: &StreamId,

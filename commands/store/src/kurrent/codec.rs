@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::store::{Snapshot, StoreError};
+use crate::{Snapshot, StoreError};
 
 /// Event type of the records in snapshot streams.
 pub const SNAPSHOT_EVENT_TYPE: &str = "MirageSnapshot";

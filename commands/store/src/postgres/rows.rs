@@ -7,7 +7,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{Decode, Postgres, Row, Type};
 use uuid::Uuid;
 
-use crate::store::StoreError;
+use crate::StoreError;
 
 /// The columns every event read selects, in the order `decode_row` expects. `tx_id` is read as
 /// text because sqlx cannot decode `xid8`; uuids are read as text because the uuid feature of

@@ -3,7 +3,7 @@
 
 use kurrentdb::{ClientSettingsParseError, Error};
 
-use crate::store::StoreError;
+use crate::StoreError;
 
 /// Maps a failed request; `action` names it (`append`, `read stream`, ...).
 pub fn client_error(error: Error, action: &'static str) -> StoreError {

@@ -25,9 +25,9 @@ use uuid::Uuid;
 use super::rows::{
     column, db_error, hash_column, micros, parse_uuid, position_columns, to_i64, to_u64,
 };
-use crate::store::group_commit::{AppendJob, BatchWriter};
-use crate::store::plan::{BatchPlan, StoredId, StreamHead, plan_batch};
-use crate::store::{AppendResult, StoreError};
+use crate::group_commit::{AppendJob, BatchWriter};
+use crate::plan::{BatchPlan, StoredId, StreamHead, plan_batch};
+use crate::{AppendResult, StoreError};
 
 /// The channel every commit notifies, so other processes' subscribers wake up.
 pub(super) const CHANNEL: &str = "mirage_events";

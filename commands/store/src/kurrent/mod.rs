@@ -34,7 +34,8 @@ use self::recent::RecentIds;
 use self::watcher::Watcher;
 use super::validate::validate_append;
 use super::{
-    AppendResult, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError, StoreLimits,
+    AppendResult, EventLog, EventStore, ExpectedVersion, ReadBound, Snapshot, StoreError,
+    StoreLimits,
 };
 
 /// How to reach KurrentDB and which streams are ours.
@@ -254,18 +255,7 @@ impl KurrentStore {
 }
 
 #[async_trait]
-impl EventStore for KurrentStore {
-    async fn append(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        validate_append(&events, &self.limits)?;
-        let _turn = self.locks.lock(stream.as_str()).await;
-        self.append_events(stream, expected, events).await
-    }
-
+impl EventLog for KurrentStore {
     async fn read_stream(
         &self,
         stream: &StreamId,
@@ -387,6 +377,23 @@ impl EventStore for KurrentStore {
         self.changes.subscribe()
     }
 
+    fn backend(&self) -> &'static str {
+        "kurrentdb"
+    }
+}
+
+#[async_trait]
+impl EventStore for KurrentStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        validate_append(&events, &self.limits)?;
+        let _turn = self.locks.lock(stream.as_str()).await;
+        self.append_events(stream, expected, events).await
+    }
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>, StoreError> {
         let name = self.naming.snapshot(stream);
         self.last_record(&name, false, "load snapshot")
@@ -394,7 +401,6 @@ impl EventStore for KurrentStore {
             .map(|record| decode_snapshot(stream, &record))
             .transpose()
     }
-
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let name = self.naming.snapshot(&snapshot.stream_id);
         self.cap_snapshot_stream(&name).await;
@@ -427,10 +433,6 @@ impl EventStore for KurrentStore {
         // Others keep saving this aggregate's snapshot; theirs will do.
         tracing::debug!(stream = %snapshot.stream_id, "kurrentdb snapshot save lost to concurrent saves");
         Ok(())
-    }
-
-    fn backend(&self) -> &'static str {
-        "kurrentdb"
     }
 }
 
