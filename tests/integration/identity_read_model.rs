@@ -556,6 +556,123 @@ async fn check_queries(db: &ReadModelDb, h: &History) {
         vec![bob_session]
     );
     assert_eq!(queries::session(db, Uuid::now_v7()).await.unwrap(), None);
+    check_pages(db, h).await;
+}
+
+/// The paged lists the API shows: pages, cursors, and scopes that leave rows out.
+async fn check_pages(db: &ReadModelDb, h: &History) {
+    use projections::read_models::identity::queries::{
+        projects_page, team_members_page, teams_of_user_page,
+    };
+    use projections::read_models::page::{Listed, Page, Scope};
+    let page = |after: Option<Uuid>, limit: i64| Page { after, limit };
+    let ids = |listed: Listed<queries::ProjectRow>| match listed {
+        Listed::Rows(rows) => Some(rows.iter().map(|row| row.id).collect::<Vec<_>>()),
+        Listed::UnknownCursor => None,
+    };
+    let everything = Scope::Organization(h.org);
+    let projects = |scope, page| projects_page(db, scope, page);
+    assert_eq!(
+        ids(projects(&everything, page(None, 10)).await.unwrap()),
+        Some(vec![h.alpha, h.gamma]),
+        "ordered by name (Alpha, Delta), archived Beta left out"
+    );
+    assert_eq!(
+        ids(projects(&everything, page(None, 1)).await.unwrap()),
+        Some(vec![h.alpha])
+    );
+    assert_eq!(
+        ids(projects(&everything, page(Some(h.alpha), 10))
+            .await
+            .unwrap()),
+        Some(vec![h.gamma])
+    );
+    assert_eq!(
+        ids(projects(&everything, page(Some(h.beta), 10)).await.unwrap()),
+        Some(vec![h.gamma]),
+        "an archived project is still a cursor"
+    );
+    for unknown in [Uuid::now_v7(), h.bob] {
+        assert_eq!(
+            ids(projects(&everything, page(Some(unknown), 10))
+                .await
+                .unwrap()),
+            None
+        );
+    }
+    // Carol is only in Red: Alpha (Blue's) is neither listed nor a cursor for her.
+    let carols = Scope::TeamsOf {
+        organization_id: h.org,
+        user_id: h.carol,
+    };
+    assert_eq!(
+        ids(projects(&carols, page(None, 10)).await.unwrap()),
+        Some(vec![h.gamma])
+    );
+    assert_eq!(
+        ids(projects(&carols, page(Some(h.alpha), 10)).await.unwrap()),
+        None
+    );
+    assert_eq!(
+        ids(
+            projects(&Scope::Organization(h.other_org), page(Some(h.alpha), 10))
+                .await
+                .unwrap()
+        ),
+        None,
+        "another organization's project is no cursor"
+    );
+
+    let team_ids = |listed: Listed<queries::TeamRow>| match listed {
+        Listed::Rows(rows) => Some(rows.iter().map(|row| row.id).collect::<Vec<_>>()),
+        Listed::UnknownCursor => None,
+    };
+    let teams = |user, shared_with, page| teams_of_user_page(db, user, shared_with, page);
+    assert_eq!(
+        team_ids(teams(h.bob, None, page(None, 10)).await.unwrap()),
+        Some(vec![h.blue, h.red])
+    );
+    assert_eq!(
+        team_ids(teams(h.bob, None, page(Some(h.blue), 10)).await.unwrap()),
+        Some(vec![h.red])
+    );
+    assert_eq!(
+        team_ids(teams(h.bob, Some(h.carol), page(None, 10)).await.unwrap()),
+        Some(vec![h.red]),
+        "only the teams carol shares with bob"
+    );
+    assert_eq!(
+        team_ids(
+            teams(h.bob, Some(h.carol), page(Some(h.blue), 10))
+                .await
+                .unwrap()
+        ),
+        None
+    );
+
+    let mut red_members = vec![h.bob, h.carol];
+    red_members.sort_by_key(|id| id.to_string());
+    let members = |only, page| team_members_page(db, h.red, only, page);
+    let member_ids =
+        |rows: Vec<queries::UserRow>| rows.iter().map(|row| row.id).collect::<Vec<_>>();
+    assert_eq!(
+        member_ids(members(None, page(None, 10)).await.unwrap()),
+        red_members
+    );
+    assert_eq!(
+        member_ids(members(None, page(Some(red_members[0]), 10)).await.unwrap()),
+        red_members[1..]
+    );
+    assert_eq!(
+        member_ids(members(Some(h.carol), page(None, 10)).await.unwrap()),
+        [h.carol]
+    );
+    assert!(
+        members(Some(h.alice), page(None, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Every identity table as comparable lines, in a fixed order.

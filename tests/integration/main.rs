@@ -3,6 +3,7 @@
 mod audit;
 mod authz_matrix;
 mod contract;
+mod costs;
 mod crash;
 mod handler;
 mod hostile;

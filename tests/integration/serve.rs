@@ -36,17 +36,30 @@ async fn health_ready_and_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_serves_and_is_closed_by_default() {
-    let app = TestApp::spawn(&[]).await;
-    let (status, body) = app
+    let app = TestApp::spawn(&[("MIRAGE_SIGNUP", "open")]).await;
+    let server_info = "{ serverInfo { version profile storeBackend headPosition } }";
+    let (status, body) = app.graphql(server_info, serde_json::json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "the log's head is not told to anonymous callers: {body}"
+    );
+    let (_, registered) = app
         .graphql(
-            "{ serverInfo { version profile storeBackend headPosition } }",
+            "mutation { registerOrganization(input: { organizationName: \"Serve\", email: \"admin@serve.test\", password: \"correct horse battery staple\", displayName: \"A\" }) { accessToken } }",
             serde_json::json!({}),
         )
         .await;
-    assert_eq!(status, 200);
-    assert_eq!(body["data"]["serverInfo"]["profile"], "embedded");
+    let token = registered["data"]["registerOrganization"]["accessToken"]
+        .as_str()
+        .expect("an access token")
+        .to_owned();
+    let body = app
+        .graphql_as(&token, server_info, serde_json::json!({}))
+        .await;
+    assert_eq!(body["data"]["serverInfo"]["profile"], "embedded", "{body}");
     assert_eq!(body["data"]["serverInfo"]["storeBackend"], "sqlite");
-    assert!(body["data"]["serverInfo"]["headPosition"].is_null());
+    assert!(body["data"]["serverInfo"]["headPosition"].is_string());
 
     let (_, introspection) = app
         .graphql("{ __schema { types { name } } }", serde_json::json!({}))

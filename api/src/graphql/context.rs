@@ -3,11 +3,16 @@
 //! organization's resource becomes NOT_FOUND.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::Context;
 use commands::identity::{Authenticated, IdentityError, RequestOrigin};
+use domain::identity::{Role, UserState};
 use domain::policy::permission::Permission;
-use domain::policy::{Action, Authorized, Principal, Resource, check};
+use domain::policy::{
+    Action, Authorized, Denied, GrantsRoles, Principal, Resource, RoleGrant, check, check_grant,
+};
+use projections::read_models::page::Scope;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -48,7 +53,7 @@ pub struct RequestContext {
     pub origin: RequestOrigin,
     pub credential: Credential,
     checked: OnceCell<Option<Authenticated>>,
-    teams: OnceCell<BTreeSet<Uuid>>,
+    viewer: OnceLock<Viewer>,
 }
 
 impl RequestContext {
@@ -57,7 +62,7 @@ impl RequestContext {
             origin,
             credential,
             checked: OnceCell::new(),
-            teams: OnceCell::new(),
+            viewer: OnceLock::new(),
         }
     }
 
@@ -67,8 +72,154 @@ impl RequestContext {
             origin,
             credential: Credential::None,
             checked: OnceCell::new_with(Some(Some(who))),
-            teams: OnceCell::new(),
+            viewer: OnceLock::new(),
         }
+    }
+}
+
+/// Who the objects of an answer are shown to. Every object type with fields that read more
+/// (a user's teams, a team's members, a project's team, a scan's findings) carries the viewer
+/// of the resolver that made it, and those fields ask the policy for that viewer, row by row:
+/// a field deep in a document is decided exactly like a root field. An object cannot be made
+/// without saying who sees it.
+///
+/// The viewer is the request's caller, or for the answer of a login or a registration the
+/// user who just signed in.
+#[derive(Clone)]
+pub struct Viewer(Arc<ViewerState>);
+
+struct ViewerState {
+    user_id: Uuid,
+    organization_id: Uuid,
+    role: Role,
+    via_api_key: bool,
+    /// The viewer's teams, looked up once, when ownership first depends on them.
+    teams: OnceCell<BTreeSet<Uuid>>,
+}
+
+impl Viewer {
+    fn new(user_id: Uuid, organization_id: Uuid, role: Role, via_api_key: bool) -> Self {
+        Viewer(Arc::new(ViewerState {
+            user_id,
+            organization_id,
+            role,
+            via_api_key,
+            teams: OnceCell::new(),
+        }))
+    }
+
+    /// The holder of a checked credential.
+    pub fn of(who: &Authenticated) -> Self {
+        Viewer::new(
+            who.user_id,
+            who.organization_id,
+            who.role,
+            who.api_key_id.is_some(),
+        )
+    }
+
+    /// A user who has just signed in (the answer of a login or a registration).
+    pub fn signed_in(user: &UserState) -> Self {
+        Viewer::new(
+            user.id.unwrap_or_default(),
+            user.organization_id,
+            user.role,
+            false,
+        )
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        self.0.user_id
+    }
+
+    pub fn organization_id(&self) -> Uuid {
+        self.0.organization_id
+    }
+
+    /// The viewer as the policy sees them for `resource`. Teams are looked up (once) only when
+    /// ownership of `resource` depends on them.
+    pub async fn principal_for(
+        &self,
+        state: &AppState,
+        resource: &Resource,
+    ) -> async_graphql::Result<Principal> {
+        let teams = if resource.is_team_owned() {
+            self.teams(state).await?.clone()
+        } else {
+            BTreeSet::new()
+        };
+        Ok(Principal {
+            user_id: self.0.user_id,
+            organization_id: self.0.organization_id,
+            role: self.0.role,
+            teams,
+            via_api_key: self.0.via_api_key,
+        })
+    }
+
+    async fn teams(&self, state: &AppState) -> async_graphql::Result<&BTreeSet<Uuid>> {
+        self.0
+            .teams
+            .get_or_try_init(|| async {
+                projections::read_models::identity::queries::teams_of_user(
+                    &state.read_models,
+                    self.0.user_id,
+                )
+                .await
+                .map(|teams| teams.iter().map(|team| team.id).collect())
+                .map_err(|e| internal("teams of user", e))
+            })
+            .await
+    }
+
+    /// Whether the policy allows `action` on `resource` (nothing is recorded: a row the viewer
+    /// may not see is simply left out).
+    pub async fn may(
+        &self,
+        state: &AppState,
+        action: Action,
+        resource: &Resource,
+    ) -> async_graphql::Result<bool> {
+        let principal = self.principal_for(state, resource).await?;
+        Ok(domain::policy::authorize(&principal, action, resource).is_ok())
+    }
+
+    /// Whether the viewer may see a user: themselves (`ReadSelf`), anyone else by `ReadUsers`.
+    pub async fn may_see_user(
+        &self,
+        state: &AppState,
+        organization_id: Uuid,
+        user_id: Uuid,
+    ) -> async_graphql::Result<bool> {
+        let user = Resource::User {
+            organization_id,
+            user_id,
+        };
+        let action = if user_id == self.0.user_id {
+            Action::ReadSelf
+        } else {
+            Action::ReadUsers
+        };
+        self.may(state, action, &user).await
+    }
+
+    /// The rows of the viewer's organization a list for `action` may show: all of them when
+    /// the policy allows `action` organization-wide, else those of the viewer's own teams
+    /// (each row is still asked about on its own).
+    pub async fn list_scope(
+        &self,
+        state: &AppState,
+        action: Action,
+    ) -> async_graphql::Result<Scope> {
+        let organization = Resource::Organization(self.0.organization_id);
+        Ok(if self.may(state, action, &organization).await? {
+            Scope::Organization(self.0.organization_id)
+        } else {
+            Scope::TeamsOf {
+                organization_id: self.0.organization_id,
+                user_id: self.0.user_id,
+            }
+        })
     }
 }
 
@@ -172,36 +323,18 @@ impl<'a> Caller<'a> {
         }
     }
 
-    /// The caller as the policy sees them for `resource`. Teams are looked up (once per
-    /// request) only when ownership of `resource` depends on them.
-    pub async fn principal_for(&self, resource: &Resource) -> async_graphql::Result<Principal> {
-        let teams = if resource.is_team_owned() {
-            self.teams().await?.clone()
-        } else {
-            BTreeSet::new()
-        };
-        Ok(Principal {
-            user_id: self.who.user_id,
-            organization_id: self.who.organization_id,
-            role: self.who.role,
-            teams,
-            via_api_key: self.who.api_key_id.is_some(),
-        })
+    /// The caller as the viewer of the objects their request answers with (one per request,
+    /// so the caller's teams are looked up at most once).
+    pub fn viewer(&self) -> Viewer {
+        self.request
+            .viewer
+            .get_or_init(|| Viewer::of(&self.who))
+            .clone()
     }
 
-    async fn teams(&self) -> async_graphql::Result<&BTreeSet<Uuid>> {
-        self.request
-            .teams
-            .get_or_try_init(|| async {
-                projections::read_models::identity::queries::teams_of_user(
-                    &self.state.read_models,
-                    self.who.user_id,
-                )
-                .await
-                .map(|teams| teams.iter().map(|team| team.id).collect())
-                .map_err(|e| internal("teams of user", e))
-            })
-            .await
+    /// The caller as the policy sees them for `resource`.
+    pub async fn principal_for(&self, resource: &Resource) -> async_graphql::Result<Principal> {
+        self.viewer().principal_for(self.state, resource).await
     }
 
     /// Asks the policy for `P` on `resource`. A refusal is recorded as a security event and
@@ -215,23 +348,39 @@ impl<'a> Caller<'a> {
         let principal = self.principal_for(resource).await?;
         match check::<P>(&principal, resource) {
             Ok(proof) => Ok(proof),
-            Err(denied) => {
-                if denied.reason != domain::policy::DenyReason::OtherOrganization {
-                    self.state
-                        .identity
-                        .record_denied(&self.who, &denied, self.origin())
-                        .await;
-                }
-                Err(denied_error(&denied))
-            }
+            Err(denied) => Err(self.refused(&denied).await),
         }
+    }
+
+    /// [`Caller::authorize`], and then the role ceiling: the proof a service needs to hand out
+    /// `role`. A role above the caller's own is refused (and recorded) like any other denial.
+    pub async fn authorize_grant<P: GrantsRoles>(
+        &self,
+        resource: &Resource,
+        role: Role,
+    ) -> async_graphql::Result<RoleGrant<P>> {
+        let principal = self.principal_for(resource).await?;
+        match check_grant::<P>(&principal, resource, role) {
+            Ok(grant) => Ok(grant),
+            Err(denied) => Err(self.refused(&denied).await),
+        }
+    }
+
+    /// Records a refusal (unless it concerns another organization) and answers it.
+    async fn refused(&self, denied: &Denied) -> async_graphql::Error {
+        if denied.reason != domain::policy::DenyReason::OtherOrganization {
+            self.state
+                .identity
+                .record_denied(&self.who, denied, self.origin())
+                .await;
+        }
+        denied_error(denied)
     }
 
     /// Whether the policy allows `action` on `resource`, for filtering rows of a list (nothing
     /// is recorded: a row the caller may not see is simply left out).
     pub async fn may(&self, action: Action, resource: &Resource) -> async_graphql::Result<bool> {
-        let principal = self.principal_for(resource).await?;
-        Ok(domain::policy::authorize(&principal, action, resource).is_ok())
+        self.viewer().may(self.state, action, resource).await
     }
 }
 

@@ -7,18 +7,16 @@ use std::time::Duration;
 use async_graphql::{Context, ID, InputObject, Object};
 use commands::identity::accounts::{NewOrganization, NewUser};
 use commands::identity::sessions::LoginOutcome;
-use domain::policy::{Resource, permission};
+use domain::policy::{Action, Resource, permission};
 use projections::read_models::identity::queries;
 
-use super::context::{Anonymous, Caller, settle_within};
+use super::context::{Anonymous, Caller, Viewer, settle_within};
 use super::error::{ErrorCode, identity_error, internal, not_found};
 use super::types::{
     AuthPayload, CreatedApiKey, LoginPayload, Project, Role, Team, TokenPair, TotpEnrollment, User,
     parse_id,
 };
-
-/// Login, registration, refresh and TOTP checks cost this much, so one fits in a document.
-pub const AUTH_COST: usize = 300;
+use super::{cost, paging};
 
 #[derive(InputObject)]
 pub struct RegisterOrganizationInput {
@@ -73,6 +71,7 @@ pub struct IdentityQuery;
 #[Object]
 impl IdentityQuery {
     /// The caller.
+    #[graphql(complexity = "cost::lookup(child_complexity)")]
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let caller = Caller::of(ctx).await?;
         caller
@@ -85,29 +84,36 @@ impl IdentityQuery {
             .await
             .map_err(identity_error)?
             .ok_or_else(not_found)?;
-        Ok(User::from_state(&user.1))
+        Ok(User::from_state(&user.1, caller.viewer()))
     }
 
-    /// The projects of the caller's organization the caller may read.
-    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+    /// A page of the projects of the caller's organization the caller may read, ordered by
+    /// name; `after` is the id of the last project of the previous page.
+    #[graphql(
+        complexity = "cost::page(__ctx, __variables_definition, __field, cost::DEFAULT_PAGE, child_complexity)"
+    )]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "paging::DEFAULT_PAGE")] first: i32,
+        after: Option<ID>,
+    ) -> async_graphql::Result<Vec<Project>> {
         let caller = Caller::of(ctx).await?;
-        let rows = queries::projects_in_organization(
-            &caller.state.read_models,
-            caller.who.organization_id,
-        )
-        .await
-        .map_err(|e| internal("projects", e))?;
+        let page = paging::page(first, after.as_ref())?;
+        let viewer = caller.viewer();
+        let scope = viewer.list_scope(caller.state, Action::ReadProject).await?;
+        let listed = queries::projects_page(&caller.state.read_models, &scope, page)
+            .await
+            .map_err(|e| internal("projects", e))?;
+        let rows = paging::rows(listed)?;
         let mut projects = Vec::with_capacity(rows.len());
         for row in &rows {
             let resource = Resource::Project {
                 organization_id: row.organization_id,
                 team_id: row.team_id,
             };
-            if caller
-                .may(domain::policy::Action::ReadProject, &resource)
-                .await?
-            {
-                projects.push(Project::from_row(row));
+            if caller.may(Action::ReadProject, &resource).await? {
+                projects.push(Project::from_row(row, viewer.clone()));
             }
         }
         Ok(projects)
@@ -120,7 +126,7 @@ pub struct IdentityMutation;
 #[Object]
 impl IdentityMutation {
     /// Creates an organization and its first administrator (when sign-up is open).
-    #[graphql(complexity = 300)]
+    #[graphql(complexity = "cost::AUTH")]
     async fn register_organization(
         &self,
         ctx: &Context<'_>,
@@ -144,11 +150,11 @@ impl IdentityMutation {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             expires_in: i64::try_from(tokens.expires_in).unwrap_or(i64::MAX),
-            user: User::from_state(&user),
+            user: User::from_state(&user, Viewer::signed_in(&user)),
         })
     }
 
-    #[graphql(complexity = 300)]
+    #[graphql(complexity = "cost::AUTH")]
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -180,7 +186,7 @@ impl IdentityMutation {
                     .user_resource(tokens.user_id)
                     .await
                     .map_err(identity_error)?
-                    .map(|(_, user)| User::from_state(&user));
+                    .map(|(_, user)| User::from_state(&user, Viewer::signed_in(&user)));
                 Ok(LoginPayload {
                     access_token: Some(tokens.access_token),
                     refresh_token: Some(tokens.refresh_token),
@@ -193,7 +199,7 @@ impl IdentityMutation {
     }
 
     /// Trades a refresh token for a new pair; the old one is spent.
-    #[graphql(complexity = 300)]
+    #[graphql(complexity = "cost::AUTH")]
     async fn refresh_token(
         &self,
         ctx: &Context<'_>,
@@ -236,8 +242,8 @@ impl IdentityMutation {
     ) -> async_graphql::Result<User> {
         let caller = Caller::of(ctx).await?;
         let resource = Resource::Organization(caller.who.organization_id);
-        let proof = caller
-            .authorize::<permission::ManageUsers>(&resource)
+        let grant = caller
+            .authorize_grant::<permission::ManageUsers>(&resource, input.role.into())
             .await?;
         let state = caller.state;
         let origin = *caller.origin();
@@ -245,15 +251,14 @@ impl IdentityMutation {
             email: input.email,
             password: input.password,
             display_name: input.display_name,
-            role: input.role.into(),
         };
         let user = state
             .identity
-            .create_user(&proof, caller.who.role, &new, &origin)
+            .create_user(&grant, &new, &origin)
             .await
             .map_err(identity_error)?;
         settle(ctx).await?;
-        Ok(User::from_state(&user))
+        Ok(User::from_state(&user, caller.viewer()))
     }
 
     async fn change_user_role(
@@ -272,19 +277,16 @@ impl IdentityMutation {
             .await
             .map_err(identity_error)?
             .ok_or_else(not_found)?;
-        let proof = caller
-            .authorize::<permission::ManageUsers>(&resource)
+        let grant = caller
+            .authorize_grant::<permission::ManageUsers>(&resource, role.into())
             .await?;
-        if !caller.who.role.may_grant(role.into()) {
-            return Err(ErrorCode::Forbidden.error("not allowed"));
-        }
         let user = state
             .identity
-            .change_role(&proof, role.into(), &origin)
+            .change_role(&grant, &origin)
             .await
             .map_err(identity_error)?;
         settle(ctx).await?;
-        Ok(User::from_state(&user))
+        Ok(User::from_state(&user, caller.viewer()))
     }
 
     async fn disable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
@@ -307,7 +309,7 @@ impl IdentityMutation {
             .await
             .map_err(identity_error)?;
         settle(ctx).await?;
-        Ok(User::from_state(&user))
+        Ok(User::from_state(&user, caller.viewer()))
     }
 
     async fn create_team(
@@ -328,7 +330,7 @@ impl IdentityMutation {
             .await
             .map_err(identity_error)?;
         settle(ctx).await?;
-        Ok(Team::from_state(&team))
+        Ok(Team::from_state(&team, caller.viewer()))
     }
 
     async fn add_team_member(
@@ -361,7 +363,7 @@ impl IdentityMutation {
             .await
             .map_err(identity_error)?;
         settle(ctx).await?;
-        Ok(Team::from_state(&team))
+        Ok(Team::from_state(&team, caller.viewer()))
     }
 
     async fn create_project(
@@ -392,7 +394,7 @@ impl IdentityMutation {
             .await
             .map_err(identity_error)?;
         settle(ctx).await?;
-        Ok(Project::from_state(&project))
+        Ok(Project::from_state(&project, caller.viewer()))
     }
 
     async fn create_api_key(
@@ -405,21 +407,14 @@ impl IdentityMutation {
             organization_id: caller.who.organization_id,
             owner_user_id: caller.who.user_id,
         };
-        let proof = caller
-            .authorize::<permission::ManageApiKeys>(&resource)
+        let grant = caller
+            .authorize_grant::<permission::ManageApiKeys>(&resource, input.role.into())
             .await?;
         let state = caller.state;
         let origin = *caller.origin();
         let created = state
             .identity
-            .create_api_key(
-                &proof,
-                caller.who.role,
-                &input.name,
-                input.role.into(),
-                input.expires_at,
-                &origin,
-            )
+            .create_api_key(&grant, &input.name, input.expires_at, &origin)
             .await
             .map_err(identity_error)?;
         settle(ctx).await?;
@@ -478,7 +473,7 @@ impl IdentityMutation {
     }
 
     /// Confirms TOTP with a current code; false when the code is wrong.
-    #[graphql(complexity = 300)]
+    #[graphql(complexity = "cost::AUTH")]
     async fn confirm_totp(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<bool> {
         let caller = Caller::of(ctx).await?;
         let resource = Resource::User {

@@ -51,7 +51,7 @@ pub struct OidcMutation;
 impl OidcMutation {
     /// Starts an OIDC login with a configured provider, or with `link` the linking of an OIDC
     /// identity to the signed-in caller.
-    #[graphql(complexity = 300)]
+    #[graphql(complexity = "super::cost::AUTH")]
     async fn oidc_begin(
         &self,
         ctx: &Context<'_>,
@@ -75,7 +75,7 @@ impl OidcMutation {
 
     /// Completes an OIDC flow from the provider's callback parameters; each `state` works once.
     /// A link must be completed by the user who started it.
-    #[graphql(complexity = 300)]
+    #[graphql(complexity = "super::cost::AUTH")]
     async fn oidc_complete(
         &self,
         ctx: &Context<'_>,
@@ -112,7 +112,7 @@ impl OidcMutation {
     }
 
     /// Finishes an OIDC login that answered `mfaRequired`; the `mfaToken` is spent either way.
-    #[graphql(complexity = 300)]
+    #[graphql(complexity = "super::cost::AUTH")]
     async fn oidc_verify_totp(
         &self,
         ctx: &Context<'_>,

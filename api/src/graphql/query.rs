@@ -1,8 +1,9 @@
-//! Query fields.
+//! Query fields about the server itself.
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use crate::state::AppState;
+use super::context::Caller;
+use super::cost;
 
 #[derive(Default)]
 pub struct ServerQuery;
@@ -18,8 +19,12 @@ pub struct ServerInfo {
 
 #[Object]
 impl ServerQuery {
+    /// The server's version, profile and store, for any signed-in caller (the log's head moves
+    /// with every tenant's activity, so it is not told to anonymous callers).
+    #[graphql(complexity = "cost::lookup(child_complexity)")]
     async fn server_info(&self, ctx: &Context<'_>) -> async_graphql::Result<ServerInfo> {
-        let state = ctx.data::<AppState>()?;
+        let caller = Caller::of(ctx).await?;
+        let state = caller.state;
         let head = state.log.head().await.map_err(super::error::from_store)?;
         Ok(ServerInfo {
             version: env!("CARGO_PKG_VERSION"),

@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use data_encoding::BASE64URL_NOPAD;
+use domain::policy::{Action, Resource};
 use projections::read_models::scans::queries::{self, FindingFilter, FindingRow, ScanRow};
 use uuid::Uuid;
 
-use super::context::state;
-use super::error::{bad_input, internal};
+use super::context::{Viewer, state};
+use super::error::{bad_input, internal, not_found};
 use super::types::id;
+use super::{cost, paging};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "ScanStatus", rename_items = "SCREAMING_SNAKE_CASE")]
@@ -195,9 +197,6 @@ pub struct FindingConnection {
     pub nodes: Vec<Finding>,
 }
 
-/// The most findings one page may hold.
-pub const MAX_PAGE: i32 = 500;
-
 fn encode_cursor(seq: i64) -> String {
     BASE64URL_NOPAD.encode(format!("finding:{seq}").as_bytes())
 }
@@ -219,9 +218,7 @@ pub async fn findings_page(
     after: Option<String>,
     marks: Option<&BTreeMap<Uuid, bool>>,
 ) -> async_graphql::Result<FindingConnection> {
-    if !(1..=MAX_PAGE).contains(&first) {
-        return Err(bad_input("first", format!("must be from 1 to {MAX_PAGE}")));
-    }
+    let limit = paging::first_rows(first)?;
     let after = match after.as_deref() {
         None => None,
         Some(cursor) => Some(
@@ -235,11 +232,12 @@ pub async fn findings_page(
         return Err(bad_input("type", format!("unknown finding type {kind:?}")));
     }
     let state = state(ctx)?;
-    let mut rows = queries::findings_page(&state.read_models, &filter, after, i64::from(first) + 1)
+    let mut rows = queries::findings_page(&state.read_models, &filter, after, limit + 1)
         .await
         .map_err(|e| internal("findings", e))?;
-    let has_next_page = rows.len() > first as usize;
-    rows.truncate(first as usize);
+    let page_size = usize::try_from(limit).unwrap_or_default();
+    let has_next_page = rows.len() > page_size;
+    rows.truncate(page_size);
     let total_count = queries::findings_count(&state.read_models, &filter)
         .await
         .map_err(|e| internal("findings count", e))?;
@@ -284,6 +282,13 @@ pub struct Scan {
     #[graphql(skip)]
     pub scan_id: Uuid,
     #[graphql(skip)]
+    pub organization_id: Uuid,
+    #[graphql(skip)]
+    pub team_id: Uuid,
+    /// Who the scan is shown to: its findings are theirs to see only if the policy says so.
+    #[graphql(skip)]
+    pub viewer: Viewer,
+    #[graphql(skip)]
     pub as_of: Option<DateTime<Utc>>,
     /// False-positive marks as of `as_of` (time travel); `None` = the read model's current ones.
     #[graphql(skip)]
@@ -291,7 +296,7 @@ pub struct Scan {
 }
 
 impl Scan {
-    pub fn from_row(row: &ScanRow) -> Self {
+    pub fn from_row(row: &ScanRow, viewer: Viewer) -> Self {
         Self {
             id: id(row.id),
             name: row.name.clone(),
@@ -324,12 +329,15 @@ impl Scan {
                     }
                 }),
             scan_id: row.id,
+            organization_id: row.organization_id,
+            team_id: row.team_id,
+            viewer,
             as_of: None,
             marks: None,
         }
     }
 
-    pub fn from_state(state: &domain::scan::ScanState) -> Self {
+    pub fn from_state(state: &domain::scan::ScanState, viewer: Viewer) -> Self {
         Self {
             id: id(state.id.unwrap_or_default()),
             name: state.name.clone(),
@@ -346,8 +354,19 @@ impl Scan {
             finding_count: 0,
             changes: None,
             scan_id: state.id.unwrap_or_default(),
+            organization_id: state.organization_id,
+            team_id: state.team_id,
+            viewer,
             as_of: None,
             marks: None,
+        }
+    }
+
+    /// The scan as the policy sees it.
+    pub fn resource(&self) -> Resource {
+        Resource::Scan {
+            organization_id: self.organization_id,
+            team_id: self.team_id,
         }
     }
 }
@@ -355,14 +374,25 @@ impl Scan {
 #[ComplexObject]
 impl Scan {
     /// The findings of the scan's current run (or of the run current at `asOf`), in the order
-    /// they were recorded.
+    /// they were recorded; NOT_FOUND when the caller may not read them.
+    #[graphql(
+        complexity = "cost::page(__ctx, __variables_definition, __field, cost::DEFAULT_FINDINGS_PAGE, child_complexity)"
+    )]
     async fn findings(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 100)] first: i32,
+        #[graphql(default_with = "paging::DEFAULT_FINDINGS_PAGE")] first: i32,
         after: Option<String>,
         #[graphql(name = "type")] kind: Option<String>,
     ) -> async_graphql::Result<FindingConnection> {
+        let state = state(ctx)?;
+        if !self
+            .viewer
+            .may(state, Action::ReadFindings, &self.resource())
+            .await?
+        {
+            return Err(not_found());
+        }
         let filter = FindingFilter {
             scan_id: self.scan_id,
             run: u32::try_from(self.run).unwrap_or_default(),

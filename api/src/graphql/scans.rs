@@ -6,14 +6,15 @@ use std::time::Duration;
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use commands::scan::{NewScan, Step, for_each_event};
-use domain::policy::{Resource, permission};
+use domain::policy::{Action, Resource, permission};
 use domain::scan::{FindingEvent, ScanEvent, ScanState, evolve_at};
 use projections::read_models::scans::queries::{self, FindingFilter};
 
-use super::context::{Caller, settle_within, state};
+use super::context::{Caller, Viewer, settle_within, state};
 use super::error::{internal, not_found, scan_error};
 use super::scan_types::{Finding, FindingConnection, Module, Scan, ScanProgress, findings_page};
 use super::types::parse_id;
+use super::{cost, paging};
 
 /// Waits until the read models reflect everything appended so far (bounded).
 async fn settle(ctx: &Context<'_>) -> async_graphql::Result<()> {
@@ -64,6 +65,7 @@ async fn scan_as_of(
     ctx: &Context<'_>,
     row: &queries::ScanRow,
     as_of: DateTime<Utc>,
+    viewer: Viewer,
 ) -> async_graphql::Result<Scan> {
     let state = state(ctx)?;
     let until = store::ReadBound::Time(as_of);
@@ -86,7 +88,7 @@ async fn scan_as_of(
     if !scan_state.exists() {
         return Err(not_found());
     }
-    let mut scan = Scan::from_state(&scan_state);
+    let mut scan = Scan::from_state(&scan_state, viewer);
     let findings = commands::scan::findings_stream(row.id).map_err(scan_error)?;
     for_each_event(state.log.as_ref(), &findings, until, |_, event| {
         if let FindingEvent::WorkCompleted {
@@ -124,6 +126,7 @@ pub struct ScanQuery;
 #[Object]
 impl ScanQuery {
     /// Every collection module, with what it consumes and produces.
+    #[graphql(complexity = "cost::rows(cost::MODULES, child_complexity)")]
     async fn modules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Module>> {
         let caller = Caller::of(ctx).await?;
         let resource = Resource::Organization(caller.who.organization_id);
@@ -138,7 +141,8 @@ impl ScanQuery {
             .collect())
     }
 
-    /// A scan; with `asOf`, as it was at that moment.
+    /// A scan; with `asOf`, as it was at that moment (which costs more).
+    #[graphql(complexity = "cost::scan(__ctx, __variables_definition, __field, child_complexity)")]
     async fn scan(
         &self,
         ctx: &Context<'_>,
@@ -146,50 +150,62 @@ impl ScanQuery {
         as_of: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Scan> {
         let row = readable_scan::<permission::ReadScan>(ctx, &id).await?;
+        let viewer = Caller::of(ctx).await?.viewer();
         match as_of {
-            None => Ok(Scan::from_row(&row)),
-            Some(as_of) => scan_as_of(ctx, &row, as_of).await,
+            None => Ok(Scan::from_row(&row, viewer)),
+            Some(as_of) => scan_as_of(ctx, &row, as_of, viewer).await,
         }
     }
 
-    /// The scans of a project (or of every project the caller may read), newest first.
+    /// A page of the scans of a project (or of every project the caller may read), newest
+    /// first; `after` is the id of the last scan of the previous page. Another organization's
+    /// project, or one the caller may not read, has no scans to show.
+    #[graphql(
+        complexity = "cost::page(__ctx, __variables_definition, __field, cost::DEFAULT_PAGE, child_complexity)"
+    )]
     async fn scans(
         &self,
         ctx: &Context<'_>,
         project_id: Option<ID>,
+        #[graphql(default_with = "paging::DEFAULT_PAGE")] first: i32,
+        after: Option<ID>,
     ) -> async_graphql::Result<Vec<Scan>> {
         let caller = Caller::of(ctx).await?;
+        let page = paging::page(first, after.as_ref())?;
+        let project_id = match project_id.as_ref().map(parse_id) {
+            None => None,
+            Some(Some(project_id)) => Some(project_id),
+            Some(None) => return Ok(Vec::new()),
+        };
         let state = caller.state;
-        let project = project_id.as_ref().map(parse_id);
-        let rows = queries::scans_in_organization(&state.read_models, caller.who.organization_id)
+        let viewer = caller.viewer();
+        let scope = viewer.list_scope(state, Action::ReadScan).await?;
+        let listed = queries::scans_page(&state.read_models, &scope, project_id, page)
             .await
             .map_err(|e| internal("scans", e))?;
         let mut scans = Vec::new();
-        for row in &rows {
-            if project.is_some_and(|wanted| wanted != Some(row.project_id)) {
-                continue;
-            }
+        for row in &paging::rows(listed)? {
             let resource = Resource::Scan {
                 organization_id: row.organization_id,
                 team_id: row.team_id,
             };
-            if caller
-                .may(domain::policy::Action::ReadScan, &resource)
-                .await?
-            {
-                scans.push(Scan::from_row(row));
+            if caller.may(Action::ReadScan, &resource).await? {
+                scans.push(Scan::from_row(row, viewer.clone()));
             }
         }
         Ok(scans)
     }
 
     /// A page of a scan's findings (its current run), optionally of one type.
+    #[graphql(
+        complexity = "cost::page(__ctx, __variables_definition, __field, cost::DEFAULT_FINDINGS_PAGE, child_complexity)"
+    )]
     async fn findings(
         &self,
         ctx: &Context<'_>,
         scan_id: ID,
         #[graphql(name = "type")] kind: Option<String>,
-        #[graphql(default = 100)] first: i32,
+        #[graphql(default_with = "paging::DEFAULT_FINDINGS_PAGE")] first: i32,
         after: Option<String>,
     ) -> async_graphql::Result<FindingConnection> {
         let row = readable_scan::<permission::ReadFindings>(ctx, &scan_id).await?;
@@ -240,13 +256,13 @@ async fn lifecycle(ctx: &Context<'_>, id: ID, step: Step) -> async_graphql::Resu
         .await
         .map_err(scan_error)?;
     settle(ctx).await?;
-    Ok(scan_view(ctx, &updated).await)
+    Ok(scan_view(ctx, &updated, caller.viewer()).await)
 }
 
 /// The read-model view of a scan when it has caught up, else the aggregate's.
-async fn scan_view(ctx: &Context<'_>, scan: &ScanState) -> Scan {
+async fn scan_view(ctx: &Context<'_>, scan: &ScanState, viewer: Viewer) -> Scan {
     let Some(scan_id) = scan.id else {
-        return Scan::from_state(scan);
+        return Scan::from_state(scan, viewer);
     };
     let row = match state(ctx) {
         Ok(state) => queries::scan(&state.read_models, scan_id)
@@ -257,11 +273,11 @@ async fn scan_view(ctx: &Context<'_>, scan: &ScanState) -> Scan {
     };
     match row {
         Some(row) if row.run == scan.run => {
-            let mut view = Scan::from_row(&row);
+            let mut view = Scan::from_row(&row, viewer);
             view.status = scan.status.into();
             view
         }
-        _ => Scan::from_state(scan),
+        _ => Scan::from_state(scan, viewer),
     }
 }
 
@@ -308,7 +324,7 @@ impl ScanMutation {
             .await
             .map_err(scan_error)?;
         settle(ctx).await?;
-        Ok(scan_view(ctx, &created).await)
+        Ok(scan_view(ctx, &created, caller.viewer()).await)
     }
 
     /// Starts a created scan, or the next run of a finished one.

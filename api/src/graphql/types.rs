@@ -2,11 +2,14 @@
 
 use async_graphql::{ComplexObject, Context, Enum, ID, SimpleObject};
 use domain::identity::Role as DomainRole;
+use domain::policy::{Action, Resource};
 use projections::read_models::identity::queries;
 use uuid::Uuid;
 
-use super::context::state;
-use super::error::internal;
+use super::context::{Viewer, state};
+use super::error::{internal, not_found};
+use super::{cost, paging};
+use crate::state::AppState;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(name = "Role", rename_items = "SCREAMING_SNAKE_CASE")]
@@ -54,6 +57,9 @@ pub struct Organization {
     pub name: String,
 }
 
+// Its nested fields are shown to `viewer` as the policy allows: the organization and teams of
+// a user the viewer may see (themselves, or anyone with `ReadUsers`), and of those teams only
+// the ones the viewer may read.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct User {
@@ -66,10 +72,12 @@ pub struct User {
     pub user_id: Uuid,
     #[graphql(skip)]
     pub organization_id: Uuid,
+    #[graphql(skip)]
+    pub viewer: Viewer,
 }
 
 impl User {
-    pub fn from_state(state: &domain::identity::UserState) -> Self {
+    pub fn from_state(state: &domain::identity::UserState, viewer: Viewer) -> Self {
         let user_id = state.id.unwrap_or_default();
         Self {
             id: id(user_id),
@@ -83,10 +91,11 @@ impl User {
             disabled: state.disabled,
             user_id,
             organization_id: state.organization_id,
+            viewer,
         }
     }
 
-    pub fn from_row(row: &queries::UserRow) -> Self {
+    pub fn from_row(row: &queries::UserRow, viewer: Viewer) -> Self {
         Self {
             id: id(row.id),
             email: row
@@ -99,14 +108,26 @@ impl User {
             disabled: row.disabled,
             user_id: row.id,
             organization_id: row.organization_id,
+            viewer,
         }
+    }
+
+    /// Whether the viewer may see this user at all.
+    async fn visible(&self, state: &AppState) -> async_graphql::Result<bool> {
+        self.viewer
+            .may_see_user(state, self.organization_id, self.user_id)
+            .await
     }
 }
 
 #[ComplexObject]
 impl User {
+    #[graphql(complexity = "cost::lookup(child_complexity)")]
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         let state = state(ctx)?;
+        if !self.visible(state).await? {
+            return Err(not_found());
+        }
         let name = state
             .identity
             .organization_name(self.organization_id)
@@ -118,15 +139,53 @@ impl User {
         })
     }
 
-    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
+    /// The user's teams the caller may read (every one for administrators and analysts, else
+    /// only those the caller belongs to as well), ordered by name; `after` is the id of the
+    /// last team of the previous page.
+    #[graphql(
+        complexity = "cost::page(__ctx, __variables_definition, __field, cost::DEFAULT_PAGE, child_complexity)"
+    )]
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "paging::DEFAULT_PAGE")] first: i32,
+        after: Option<ID>,
+    ) -> async_graphql::Result<Vec<Team>> {
+        let page = paging::page(first, after.as_ref())?;
         let state = state(ctx)?;
-        let teams = queries::teams_of_user(&state.read_models, self.user_id)
-            .await
-            .map_err(|e| internal("teams of user", e))?;
-        Ok(teams.iter().map(Team::from_row).collect())
+        if !self.visible(state).await? {
+            return Ok(Vec::new());
+        }
+        let organization = Resource::Organization(self.organization_id);
+        let shared_with = if self
+            .viewer
+            .may(state, Action::ReadTeams, &organization)
+            .await?
+        {
+            None
+        } else {
+            Some(self.viewer.user_id())
+        };
+        let listed =
+            queries::teams_of_user_page(&state.read_models, self.user_id, shared_with, page)
+                .await
+                .map_err(|e| internal("teams of user", e))?;
+        let mut teams = Vec::new();
+        for row in paging::rows(listed)? {
+            let team = Resource::Team {
+                organization_id: row.organization_id,
+                team_id: row.id,
+            };
+            if self.viewer.may(state, Action::ReadTeams, &team).await? {
+                teams.push(Team::from_row(&row, self.viewer.clone()));
+            }
+        }
+        Ok(teams)
     }
 }
 
+// Its members are shown to `viewer` as the policy allows: everyone with `ReadUsers`
+// organization-wide, else only the viewer themselves.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Team {
@@ -134,47 +193,85 @@ pub struct Team {
     pub name: String,
     #[graphql(skip)]
     pub team_id: Uuid,
+    #[graphql(skip)]
+    pub organization_id: Uuid,
+    #[graphql(skip)]
+    pub viewer: Viewer,
 }
 
 impl Team {
-    pub fn from_row(row: &queries::TeamRow) -> Self {
+    pub fn from_row(row: &queries::TeamRow, viewer: Viewer) -> Self {
         Self {
             id: id(row.id),
             name: row.name.clone(),
             team_id: row.id,
+            organization_id: row.organization_id,
+            viewer,
         }
     }
 
-    pub fn from_state(state: &domain::identity::TeamState) -> Self {
+    pub fn from_state(state: &domain::identity::TeamState, viewer: Viewer) -> Self {
         let team_id = state.id.unwrap_or_default();
         Self {
             id: id(team_id),
             name: state.name.clone(),
             team_id,
+            organization_id: state.organization_id,
+            viewer,
         }
     }
 }
 
 #[ComplexObject]
 impl Team {
-    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+    /// The members the caller may see (every one for administrators and analysts, else only
+    /// the caller), ordered by id; `after` is the id of the last member of the previous page.
+    #[graphql(
+        complexity = "cost::page(__ctx, __variables_definition, __field, cost::DEFAULT_PAGE, child_complexity)"
+    )]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "paging::DEFAULT_PAGE")] first: i32,
+        after: Option<ID>,
+    ) -> async_graphql::Result<Vec<User>> {
+        let page = paging::page(first, after.as_ref())?;
         let state = state(ctx)?;
-        let members = queries::team_members(&state.read_models, self.team_id)
+        let team = Resource::Team {
+            organization_id: self.organization_id,
+            team_id: self.team_id,
+        };
+        if !self.viewer.may(state, Action::ReadTeams, &team).await? {
+            return Ok(Vec::new());
+        }
+        let organization = Resource::Organization(self.organization_id);
+        let only = if self
+            .viewer
+            .may(state, Action::ReadUsers, &organization)
+            .await?
+        {
+            None
+        } else {
+            Some(self.viewer.user_id())
+        };
+        let rows = queries::team_members_page(&state.read_models, self.team_id, only, page)
             .await
             .map_err(|e| internal("team members", e))?;
-        let mut users = Vec::with_capacity(members.len());
-        for member in members {
-            if let Some(row) = queries::user(&state.read_models, member)
-                .await
-                .map_err(|e| internal("team member", e))?
+        let mut users = Vec::with_capacity(rows.len());
+        for row in rows {
+            if self
+                .viewer
+                .may_see_user(state, row.organization_id, row.id)
+                .await?
             {
-                users.push(User::from_row(&row));
+                users.push(User::from_row(&row, self.viewer.clone()));
             }
         }
         Ok(users)
     }
 }
 
+// Its team is shown to `viewer` when the policy lets them read it.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Project {
@@ -182,34 +279,53 @@ pub struct Project {
     pub name: String,
     #[graphql(skip)]
     pub team_id: Uuid,
+    #[graphql(skip)]
+    pub organization_id: Uuid,
+    #[graphql(skip)]
+    pub viewer: Viewer,
 }
 
 impl Project {
-    pub fn from_row(row: &queries::ProjectRow) -> Self {
+    pub fn from_row(row: &queries::ProjectRow, viewer: Viewer) -> Self {
         Self {
             id: id(row.id),
             name: row.name.clone(),
             team_id: row.team_id,
+            organization_id: row.organization_id,
+            viewer,
         }
     }
 
-    pub fn from_state(state: &domain::identity::ProjectState) -> Self {
+    pub fn from_state(state: &domain::identity::ProjectState, viewer: Viewer) -> Self {
         Self {
             id: id(state.id.unwrap_or_default()),
             name: state.name.clone(),
             team_id: state.team_id,
+            organization_id: state.organization_id,
+            viewer,
         }
     }
 }
 
 #[ComplexObject]
 impl Project {
+    /// The project's team, or null when the caller may not read it.
+    #[graphql(complexity = "cost::lookup(child_complexity)")]
     async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Team>> {
         let state = state(ctx)?;
-        let team = queries::team(&state.read_models, self.team_id)
+        let team = Resource::Team {
+            organization_id: self.organization_id,
+            team_id: self.team_id,
+        };
+        if !self.viewer.may(state, Action::ReadTeams, &team).await? {
+            return Ok(None);
+        }
+        let row = queries::team(&state.read_models, self.team_id)
             .await
             .map_err(|e| internal("project team", e))?;
-        Ok(team.as_ref().map(Team::from_row))
+        Ok(row
+            .filter(|row| row.organization_id == self.organization_id)
+            .map(|row| Team::from_row(&row, self.viewer.clone())))
     }
 }
 

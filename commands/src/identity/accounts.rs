@@ -7,7 +7,7 @@ use domain::identity::{
     validate_display_name,
 };
 use domain::organization::{Organization, OrganizationCommand, validate_name};
-use domain::policy::{Authorized, Resource, permission};
+use domain::policy::{Authorized, Resource, RoleGrant, permission};
 use domain::{CommandContext, DomainError, EventCodec};
 use uuid::Uuid;
 
@@ -27,13 +27,12 @@ pub struct NewOrganization {
     pub display_name: String,
 }
 
-/// What creating a user needs.
+/// What creating a user needs; the role comes with the policy's [`RoleGrant`].
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub email: String,
     pub password: String,
     pub display_name: String,
-    pub role: Role,
 }
 
 /// A freshly created API key: `key` is shown once and never stored.
@@ -218,19 +217,15 @@ impl IdentityService {
         Ok(project.id.map(|_| project))
     }
 
-    /// An administrator creates a user in their organization, with a role no higher than theirs.
+    /// An administrator creates a user in their organization, with the role the grant allows
+    /// (never above their own).
     pub async fn create_user(
         &self,
-        proof: &Authorized<permission::ManageUsers>,
-        creator_role: Role,
+        grant: &RoleGrant<permission::ManageUsers>,
         input: &NewUser,
         origin: &RequestOrigin,
     ) -> Result<UserState, IdentityError> {
-        if !creator_role.may_grant(input.role) {
-            return Err(IdentityError::from(DomainError::Forbidden(
-                "a role above your own".to_owned(),
-            )));
-        }
+        let proof = grant.authorized();
         let email = Email::parse(&input.email)?;
         let display_name = validate_display_name(&input.display_name)?;
         let password_hash = self.new_password_hash(&input.password).await?;
@@ -252,7 +247,7 @@ impl IdentityService {
                     email,
                     display_name,
                     password_hash: Some(password_hash),
-                    role: input.role,
+                    role: grant.role(),
                 },
                 &context,
             )
@@ -283,16 +278,17 @@ impl IdentityService {
         Ok(user.state)
     }
 
+    /// Gives the user the grant's resource names the role the grant allows (never above the
+    /// granter's own).
     pub async fn change_role(
         &self,
-        proof: &Authorized<permission::ManageUsers>,
-        role: Role,
+        grant: &RoleGrant<permission::ManageUsers>,
         origin: &RequestOrigin,
     ) -> Result<UserState, IdentityError> {
         self.on_user(
-            proof,
+            grant.authorized(),
             "role_changed",
-            UserCommand::ChangeRole { role },
+            UserCommand::ChangeRole { role: grant.role() },
             origin,
         )
         .await
@@ -402,16 +398,16 @@ impl IdentityService {
         Ok(project.state)
     }
 
-    /// Creates an API key for the proof's user, with a role no higher than `creator_role`.
+    /// Creates an API key for the grant's user, with the role the grant allows (never above the
+    /// creator's own; the key aggregate checks that again).
     pub async fn create_api_key(
         &self,
-        proof: &Authorized<permission::ManageApiKeys>,
-        creator_role: Role,
+        grant: &RoleGrant<permission::ManageApiKeys>,
         name: &str,
-        role: Role,
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
         origin: &RequestOrigin,
     ) -> Result<CreatedApiKey, IdentityError> {
+        let proof = grant.authorized();
         let key_id = Uuid::now_v7();
         let (key, prefix) = api_key_text(key_id)?;
         let context = self.proof_context(proof, origin);
@@ -423,11 +419,11 @@ impl IdentityService {
                     organization_id: proof.organization_id(),
                     owner_user_id: proof.user_id(),
                     name: name.to_owned(),
-                    role,
+                    role: grant.role(),
                     prefix: prefix.clone(),
                     key_hash: hash_secret(&key),
                     expires_at,
-                    creator_role,
+                    creator_role: proof.role(),
                 },
                 &context,
             )

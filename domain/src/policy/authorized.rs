@@ -4,6 +4,8 @@ use std::marker::PhantomData;
 
 use uuid::Uuid;
 
+use crate::identity::Role;
+
 use super::action::Action;
 use super::action::permission::Permission;
 use super::{Principal, Resource};
@@ -17,6 +19,8 @@ use super::{Principal, Resource};
 pub struct Authorized<P: Permission> {
     user_id: Uuid,
     organization_id: Uuid,
+    /// The principal's role when the check passed (capped at the owner's for an API key).
+    role: Role,
     via_api_key: bool,
     resource: Resource,
     permission: PhantomData<P>,
@@ -27,6 +31,7 @@ impl<P: Permission> Authorized<P> {
         Self {
             user_id: principal.user_id,
             organization_id: principal.organization_id,
+            role: principal.role,
             via_api_key: principal.via_api_key,
             resource,
             permission: PhantomData,
@@ -44,6 +49,11 @@ impl<P: Permission> Authorized<P> {
 
     pub fn organization_id(&self) -> Uuid {
         self.organization_id
+    }
+
+    /// The role the principal had when the check passed.
+    pub fn role(&self) -> Role {
+        self.role
     }
 
     pub fn via_api_key(&self) -> bool {

@@ -9,6 +9,9 @@ mod action;
 mod authorized;
 pub mod grants;
 mod resource;
+mod role_grant;
+#[cfg(test)]
+mod role_grant_tests;
 #[cfg(test)]
 mod tests;
 
@@ -16,6 +19,7 @@ pub use action::{Action, permission};
 pub use authorized::Authorized;
 pub use grants::Grant;
 pub use resource::{Resource, ResourceKind};
+pub use role_grant::{GrantsRoles, RoleGrant};
 
 use std::collections::BTreeSet;
 
@@ -67,15 +71,18 @@ pub enum DenyReason {
     RoleNotPermitted,
     /// The role may do this only to its own teams, user or keys, and this is not one of them.
     OutsideOwnScope,
+    /// The action would hand out a role above the principal's own.
+    RoleAboveOwn,
 }
 
 impl DenyReason {
-    pub const ALL: [DenyReason; 5] = [
+    pub const ALL: [DenyReason; 6] = [
         DenyReason::OtherOrganization,
         DenyReason::WrongResource,
         DenyReason::NotWithApiKey,
         DenyReason::RoleNotPermitted,
         DenyReason::OutsideOwnScope,
+        DenyReason::RoleAboveOwn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +92,7 @@ impl DenyReason {
             DenyReason::NotWithApiKey => "not_with_api_key",
             DenyReason::RoleNotPermitted => "role_not_permitted",
             DenyReason::OutsideOwnScope => "outside_own_scope",
+            DenyReason::RoleAboveOwn => "role_above_own",
         }
     }
 
@@ -145,4 +153,23 @@ pub fn check<P: Permission>(
 ) -> Result<Authorized<P>, Denied> {
     authorize(principal, P::ACTION, resource)?;
     Ok(Authorized::granted(principal, *resource))
+}
+
+/// [`check`], and then the role ceiling: the proof a service needs to hand out `role` (to a new
+/// user, an existing user or an API key). A role above the principal's own is denied with
+/// [`DenyReason::RoleAboveOwn`].
+pub fn check_grant<P: GrantsRoles>(
+    principal: &Principal,
+    resource: &Resource,
+    role: Role,
+) -> Result<RoleGrant<P>, Denied> {
+    let authorized = check::<P>(principal, resource)?;
+    if !principal.role.may_grant(role) {
+        return Err(Denied {
+            action: P::ACTION,
+            resource: *resource,
+            reason: DenyReason::RoleAboveOwn,
+        });
+    }
+    Ok(RoleGrant::granted(authorized, role))
 }

@@ -3,6 +3,7 @@
 mod cells;
 pub mod identity;
 pub mod organizations;
+pub mod page;
 pub mod scans;
 
 use std::sync::Arc;

@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::super::cells::Cells;
+use super::super::page::{Listed, Page, Parameters, Scope};
 use crate::error::ProjectionError;
 use crate::sql::ReadModelDb;
 
@@ -266,6 +267,180 @@ pub async fn team_members(db: &ReadModelDb, team_id: Uuid) -> Result<Vec<Uuid>, 
         |row| Cells::new(row, "team_members").uuid("user_id"),
     )
     .await
+}
+
+/// Every row `sql` selects with `parameters`, read by `read`.
+async fn all_with<T>(
+    db: &ReadModelDb,
+    sql: &str,
+    parameters: Parameters,
+    read: fn(&AnyRow) -> Result<T, ProjectionError>,
+) -> Result<Vec<T>, ProjectionError> {
+    parameters
+        .bind(sqlx::query(sql))
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(read)
+        .collect()
+}
+
+/// The `(name, id)` a cursor names, when `sql` (selecting `name` and `id` with `parameters`)
+/// finds it.
+async fn name_cursor(
+    db: &ReadModelDb,
+    sql: &str,
+    parameters: Parameters,
+    table: &'static str,
+) -> Result<Option<(String, Uuid)>, ProjectionError> {
+    parameters
+        .bind(sqlx::query(sql))
+        .fetch_optional(db.pool())
+        .await?
+        .map(|row| {
+            let cells = Cells::new(&row, table);
+            Ok((cells.text("name")?, cells.uuid("id")?))
+        })
+        .transpose()
+}
+
+/// `AND (name, id) > cursor` for lists ordered by name, then id.
+fn after_name(parameters: &mut Parameters, table: &str, cursor: (String, Uuid)) -> String {
+    let (name, id) = cursor;
+    format!(
+        " AND ({table}.name > {} OR ({table}.name = {} AND {table}.id > {}))",
+        parameters.text(name.clone()),
+        parameters.text(name),
+        parameters.text(id.to_string())
+    )
+}
+
+/// A page of the projects in `scope` that are not archived, ordered by name, then id. The
+/// cursor must be a project of the scope (archived or not).
+pub async fn projects_page(
+    db: &ReadModelDb,
+    scope: &Scope,
+    page: Page,
+) -> Result<Listed<ProjectRow>, ProjectionError> {
+    let organization = scope.organization_id().to_string();
+    let mut parameters = Parameters::default();
+    let mut sql = format!(
+        "SELECT {PROJECT_COLUMNS} FROM projects WHERE organization_id = {} AND archived = 0{}",
+        parameters.text(organization.clone()),
+        parameters.scope(scope, "team_id"),
+    );
+    if let Some(after) = page.after {
+        let mut lookup = Parameters::default();
+        let lookup_sql = format!(
+            "SELECT name, id FROM projects WHERE id = {} AND organization_id = {}{}",
+            lookup.text(after.to_string()),
+            lookup.text(organization),
+            lookup.scope(scope, "team_id"),
+        );
+        let Some(cursor) = name_cursor(db, &lookup_sql, lookup, "projects").await? else {
+            return Ok(Listed::UnknownCursor);
+        };
+        sql.push_str(&after_name(&mut parameters, "projects", cursor));
+    }
+    sql.push_str(&format!(
+        " ORDER BY name, id LIMIT {}",
+        parameters.integer(page.limit)
+    ));
+    Ok(Listed::Rows(
+        all_with(db, &sql, parameters, project_row).await?,
+    ))
+}
+
+/// A page of the teams `user_id` is a member of, ordered by name, then id; with `shared_with`,
+/// only the teams that user is a member of as well. The cursor must be a team of the list.
+pub async fn teams_of_user_page(
+    db: &ReadModelDb,
+    user_id: Uuid,
+    shared_with: Option<Uuid>,
+    page: Page,
+) -> Result<Listed<TeamRow>, ProjectionError> {
+    // The teams of the list, with the placeholders of a fresh parameter list.
+    let teams_of = |parameters: &mut Parameters| {
+        let mut clause = format!(
+            "FROM teams JOIN team_members ON team_members.team_id = teams.id
+             WHERE team_members.user_id = {}",
+            parameters.text(user_id.to_string())
+        );
+        if let Some(other) = shared_with {
+            clause.push_str(&format!(
+                " AND teams.id IN (SELECT team_id FROM team_members WHERE user_id = {})",
+                parameters.text(other.to_string())
+            ));
+        }
+        clause
+    };
+    let mut parameters = Parameters::default();
+    let mut sql = format!(
+        "SELECT teams.id, teams.organization_id, teams.name {}",
+        teams_of(&mut parameters)
+    );
+    if let Some(after) = page.after {
+        let mut lookup = Parameters::default();
+        let from = teams_of(&mut lookup);
+        let lookup_sql = format!(
+            "SELECT teams.name, teams.id {from} AND teams.id = {}",
+            lookup.text(after.to_string())
+        );
+        let Some(cursor) = name_cursor(db, &lookup_sql, lookup, "teams").await? else {
+            return Ok(Listed::UnknownCursor);
+        };
+        sql.push_str(&after_name(&mut parameters, "teams", cursor));
+    }
+    sql.push_str(&format!(
+        " ORDER BY teams.name, teams.id LIMIT {}",
+        parameters.integer(page.limit)
+    ));
+    Ok(Listed::Rows(
+        all_with(db, &sql, parameters, team_row).await?,
+    ))
+}
+
+/// A page of the members of a team, as users ordered by id; with `only`, at most that user.
+/// Members are ordered by their id, so any id is a cursor that tells nothing.
+pub async fn team_members_page(
+    db: &ReadModelDb,
+    team_id: Uuid,
+    only: Option<Uuid>,
+    page: Page,
+) -> Result<Vec<UserRow>, ProjectionError> {
+    let mut parameters = Parameters::default();
+    let mut sql = format!(
+        "SELECT {} FROM users JOIN team_members ON team_members.user_id = users.id
+         WHERE team_members.team_id = {}",
+        qualified(USER_COLUMNS, "users"),
+        parameters.text(team_id.to_string())
+    );
+    if let Some(user_id) = only {
+        sql.push_str(&format!(
+            " AND users.id = {}",
+            parameters.text(user_id.to_string())
+        ));
+    }
+    if let Some(after) = page.after {
+        sql.push_str(&format!(
+            " AND users.id > {}",
+            parameters.text(after.to_string())
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY users.id LIMIT {}",
+        parameters.integer(page.limit)
+    ));
+    all_with(db, &sql, parameters, user_row).await
+}
+
+/// `a, b` as `table.a, table.b`.
+fn qualified(columns: &str, table: &str) -> String {
+    columns
+        .split(',')
+        .map(|column| format!("{table}.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The organization's projects that are not archived, ordered by name, then id.

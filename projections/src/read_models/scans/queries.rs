@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use super::super::cells::Cells;
+use super::super::page::{Listed, Page, Parameters, Scope};
 use crate::error::ProjectionError;
 use crate::sql::ReadModelDb;
 
@@ -155,18 +156,65 @@ pub async fn scan(db: &ReadModelDb, scan_id: Uuid) -> Result<Option<ScanRow>, Pr
     row.as_ref().map(scan_row).transpose()
 }
 
-/// The scans of an organization, newest first.
-pub async fn scans_in_organization(
+/// A page of the scans in `scope` (of one project, with `project_id`), newest first (ties by
+/// id, descending). The cursor must be a scan of the list.
+pub async fn scans_page(
     db: &ReadModelDb,
-    organization_id: Uuid,
-) -> Result<Vec<ScanRow>, ProjectionError> {
-    let rows = sqlx::query(&format!(
-        "SELECT {SCAN_COLUMNS} FROM scans WHERE organization_id = $1 ORDER BY created_at DESC"
+    scope: &Scope,
+    project_id: Option<Uuid>,
+    page: Page,
+) -> Result<Listed<ScanRow>, ProjectionError> {
+    // The scans of the list, with the placeholders of a fresh parameter list.
+    let scans_of = |parameters: &mut Parameters| {
+        let mut clause = format!(
+            "FROM scans WHERE organization_id = {}{}",
+            parameters.text(scope.organization_id().to_string()),
+            parameters.scope(scope, "team_id"),
+        );
+        if let Some(project_id) = project_id {
+            clause.push_str(&format!(
+                " AND project_id = {}",
+                parameters.text(project_id.to_string())
+            ));
+        }
+        clause
+    };
+    let mut parameters = Parameters::default();
+    let mut sql = format!("SELECT {SCAN_COLUMNS} {}", scans_of(&mut parameters));
+    if let Some(after) = page.after {
+        let mut lookup = Parameters::default();
+        let from = scans_of(&mut lookup);
+        let lookup_sql = format!(
+            "SELECT created_at, scan_id {from} AND scan_id = {}",
+            lookup.text(after.to_string())
+        );
+        let cursor = lookup
+            .bind(sqlx::query(&lookup_sql))
+            .fetch_optional(db.pool())
+            .await?;
+        let Some(cursor) = cursor else {
+            return Ok(Listed::UnknownCursor);
+        };
+        let cells = Cells::new(&cursor, "scans");
+        let (created_at, scan_id) = (cells.integer("created_at")?, cells.uuid("scan_id")?);
+        sql.push_str(&format!(
+            " AND (created_at < {} OR (created_at = {} AND scan_id < {}))",
+            parameters.integer(created_at),
+            parameters.integer(created_at),
+            parameters.text(scan_id.to_string())
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY created_at DESC, scan_id DESC LIMIT {}",
+        parameters.integer(page.limit)
+    ));
+    let rows = parameters
+        .bind(sqlx::query(&sql))
+        .fetch_all(db.pool())
+        .await?;
+    Ok(Listed::Rows(
+        rows.iter().map(scan_row).collect::<Result<_, _>>()?,
     ))
-    .bind(organization_id.to_string())
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter().map(scan_row).collect()
 }
 
 /// Scans the read model believes are running (the runtime double-checks each).
