@@ -578,14 +578,15 @@ fn with_some_credential(rng: &mut StdRng, fx: &Fixtures, hostile: Hostile) -> Ho
     }
 }
 
-/// Fields nested `depth` deep: `me { teams { members { teams { ... id } } } }`.
+/// Fields nested `depth` deep: `me { teams(first: 1) { members(first: 1) { ... id } } }`
+/// (pages of one, so that the depth limit, not the cost of the lists, decides).
 fn field_chain(depth: usize) -> String {
     let mut doc = String::from("{ me {");
     for level in 1..depth - 1 {
         doc.push_str(if level % 2 == 1 {
-            " teams {"
+            " teams(first: 1) {"
         } else {
-            " members {"
+            " members(first: 1) {"
         });
     }
     doc.push_str(" id");
@@ -1851,13 +1852,14 @@ async fn depth_limit_is_exact_and_coded() {
             "errors": [{ "message": "Query is nested too deep.", "extensions": { "code": "BAD_USER_INPUT" } }]
         })
     );
+    // Pages of one: async-graphql checks the cost before the depth.
     let deep_fragments = "query { me { ...A } }
-        fragment A on User { teams { members { ...B } } }
-        fragment B on User { teams { members { ...C } } }
-        fragment C on User { teams { members { ...D } } }
-        fragment D on User { teams { members { ...E } } }
-        fragment E on User { teams { members { ...F } } }
-        fragment F on User { teams { members { id } } }";
+        fragment A on User { teams(first: 1) { members(first: 1) { ...B } } }
+        fragment B on User { teams(first: 1) { members(first: 1) { ...C } } }
+        fragment C on User { teams(first: 1) { members(first: 1) { ...D } } }
+        fragment D on User { teams(first: 1) { members(first: 1) { ...E } } }
+        fragment E on User { teams(first: 1) { members(first: 1) { ...F } } }
+        fragment F on User { teams(first: 1) { members(first: 1) { id } } }";
     let (_, body) = app.graphql(deep_fragments, json!({})).await;
     assert_eq!(
         body["errors"][0]["message"], "Query is nested too deep.",
