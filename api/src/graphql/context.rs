@@ -1,6 +1,7 @@
 //! What each request carries into the resolvers, and the [`Caller`]: the one place where a
 //! credential becomes a principal, the policy is asked, a refusal is audited and another
-//! organization's resource becomes NOT_FOUND.
+//! organization's resource becomes NOT_FOUND. The objects of an answer carry the [`Viewer`]
+//! they are shown to, so their nested fields ask the same policy.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
@@ -130,10 +131,6 @@ impl Viewer {
 
     pub fn user_id(&self) -> Uuid {
         self.0.user_id
-    }
-
-    pub fn organization_id(&self) -> Uuid {
-        self.0.organization_id
     }
 
     /// The viewer as the policy sees them for `resource`. Teams are looked up (once) only when

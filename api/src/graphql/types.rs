@@ -57,8 +57,8 @@ pub struct Organization {
     pub name: String,
 }
 
-// Its nested fields are shown to `viewer` as the policy allows: the organization and teams of
-// a user the viewer may see (themselves, or anyone with `ReadUsers`), and of those teams only
+// A user's nested fields are shown to `viewer` as the policy allows: the organization and
+// teams of a user the viewer may see (themselves, or anyone with `ReadUsers`), and of those teams only
 // the ones the viewer may read.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
@@ -184,7 +184,7 @@ impl User {
     }
 }
 
-// Its members are shown to `viewer` as the policy allows: everyone with `ReadUsers`
+// A team's members are shown to `viewer` as the policy allows: everyone with `ReadUsers`
 // organization-wide, else only the viewer themselves.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
@@ -271,7 +271,7 @@ impl Team {
     }
 }
 
-// Its team is shown to `viewer` when the policy lets them read it.
+// A project's team is shown to `viewer` when the policy lets them read it.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Project {
