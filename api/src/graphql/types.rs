@@ -58,8 +58,8 @@ pub struct Organization {
 }
 
 // A user's nested fields are shown to `viewer` as the policy allows: the organization and
-// teams of a user the viewer may see (themselves, or anyone with `ReadUsers`), and of those teams only
-// the ones the viewer may read.
+// teams of a user the viewer may see (themselves, or anyone with `ReadUsers`), and of those
+// teams only the ones the viewer may read.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct User {
